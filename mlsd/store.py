@@ -1,0 +1,164 @@
+"""The results store: every run, and later every practice session, in one SQLite file.
+
+It lives in the user data directory (platformdirs), or in $MLSD_HOME when set. WAL
+mode lets a `mlsd compare` read while a run writes. A file that is not a readable
+mlsd database is reported and left exactly as it is: never replaced, never migrated
+blindly. Migrations are numbered and recorded in SQLite's `user_version`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from mlsd.errors import StoreError
+
+DB_NAME = "mlsd.sqlite3"
+
+# Append only: migration N brings a database from user_version N to N+1.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        design TEXT NOT NULL,
+        scale TEXT NOT NULL,
+        seed INTEGER NOT NULL,
+        config TEXT NOT NULL,
+        version TEXT NOT NULL,
+        machine TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        duration_s REAL NOT NULL
+    );
+    CREATE TABLE stage_runs (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER NOT NULL REFERENCES runs(id),
+        stage TEXT NOT NULL,
+        duration_s REAL NOT NULL,
+        result TEXT NOT NULL
+    );
+    CREATE TABLE metrics (
+        stage_run_id INTEGER NOT NULL REFERENCES stage_runs(id),
+        name TEXT NOT NULL,
+        value REAL,
+        unit TEXT,
+        higher_is_better INTEGER,
+        target REAL,
+        baseline REAL,
+        oracle REAL
+    );
+    CREATE INDEX stage_runs_by_stage ON stage_runs(stage, run_id);
+    """,
+]
+
+
+def home() -> Path:
+    """Where mlsd keeps its data: $MLSD_HOME, else the platform's user data dir."""
+    override = os.environ.get("MLSD_HOME")
+    if override:
+        return Path(override).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("mlsd", appauthor=False))
+
+
+def db_path() -> Path:
+    return home() / DB_NAME
+
+
+class Store:
+    """A thin, explicit layer over the SQLite file. Open it with `Store.open()`."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path | None = None) -> "Store":
+        path = path or db_path()
+        fix = f"Move it aside (mv '{path}' '{path}.bak') or set MLSD_HOME to another folder."
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(path, timeout=10)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        except (sqlite3.DatabaseError, OSError) as exc:
+            raise StoreError(f"cannot use results database {path}: {exc}. {fix}") from None
+        if version > len(MIGRATIONS):
+            conn.close()
+            raise StoreError(
+                f"results database {path} was written by a newer mlsd (schema {version}). "
+                "Upgrade mlsd (pip install -U mlsd) or set MLSD_HOME to another folder."
+            )
+        store = cls(conn, path)
+        store._migrate(version)
+        return store
+
+    def _migrate(self, version: int) -> None:
+        for number in range(version, len(MIGRATIONS)):
+            try:
+                with self.conn:  # one transaction per migration: all of it or none
+                    self.conn.executescript("BEGIN;" + MIGRATIONS[number] + f"; PRAGMA user_version={number + 1};")
+            except sqlite3.DatabaseError as exc:
+                raise StoreError(f"cannot migrate results database {self.path}: {exc}") from None
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # --- runs ---------------------------------------------------------------
+    def record_run(self, run: dict[str, Any]) -> int:
+        """Store one run: its identity, and per stage its duration, result and metrics."""
+        with self.conn:
+            cur = self.conn.execute(
+                "INSERT INTO runs(design, scale, seed, config, version, machine, started_at, duration_s)"
+                " VALUES (?,?,?,?,?,?,?,?)",
+                (run["design"], run["scale"], run["seed"], json.dumps(run["config"]), run["version"],
+                 run["machine"], run["started_at"], run["duration_s"]),
+            )
+            run_id = cur.lastrowid
+            for stage in run["stages"]:
+                cur = self.conn.execute(
+                    "INSERT INTO stage_runs(run_id, stage, duration_s, result) VALUES (?,?,?,?)",
+                    (run_id, stage["stage"], stage["duration_s"], json.dumps(stage["result"])),
+                )
+                self.conn.executemany(
+                    "INSERT INTO metrics(stage_run_id, name, value, unit, higher_is_better, target, baseline, oracle)"
+                    " VALUES (?,?,?,?,?,?,?,?)",
+                    [(cur.lastrowid, m["name"], m["value"], m["unit"], m["higher_is_better"],
+                      m["target"], m["baseline"], m["oracle"]) for m in stage["result"]["metrics"]],
+                )
+        return int(run_id)
+
+    def latest_stage(self, design: str, stage: str, *, version: str, scale: str, machine: str) -> dict[str, Any] | None:
+        """The newest recorded result of one stage for this version, scale and machine."""
+        row = self.conn.execute(
+            "SELECT r.id, r.started_at, r.seed, s.duration_s, s.result FROM stage_runs s"
+            " JOIN runs r ON r.id = s.run_id"
+            " WHERE r.design=? AND s.stage=? AND r.version=? AND r.scale=? AND r.machine=?"
+            " ORDER BY r.id DESC LIMIT 1",
+            (design, stage, version, scale, machine),
+        ).fetchone()
+        if row is None:
+            return None
+        run_id, started_at, seed, duration, result = row
+        return {"run_id": run_id, "started_at": started_at, "seed": seed, "duration_s": duration,
+                "result": json.loads(result)}
+
+    def stage_durations(self, design: str, scale: str) -> list[tuple[str, float]]:
+        """(stage, duration) of every recorded stage run, oldest first; for benchmarks."""
+        return list(self.conn.execute(
+            "SELECT s.stage, s.duration_s FROM stage_runs s JOIN runs r ON r.id = s.run_id"
+            " WHERE r.design=? AND r.scale=? ORDER BY s.id", (design, scale)))
+
+    def count_runs(self) -> int:
+        return int(self.conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
+

@@ -1,0 +1,57 @@
+"""One metric vocabulary across designs.
+
+`mlsd compare` and the results store read metrics by these names, so a design uses a
+name from here (or adds one here) rather than inventing its own spelling.
+Each entry: unit, whether higher is better (None: neither), and a human label.
+"""
+
+from __future__ import annotations
+
+VOCABULARY: dict[str, tuple[str, bool | None, str]] = {
+    # serving
+    "latency_p50_ms": ("ms", False, "latency p50"),
+    "latency_p95_ms": ("ms", False, "latency p95"),
+    "latency_p99_ms": ("ms", False, "latency p99"),
+    "throughput_rps": ("req/s", True, "throughput (one worker)"),
+    "compute_floor_p50_ms": ("ms", False, "compute floor p50 (model alone)"),
+    "overhead_ratio": ("x", False, "serving p50 / compute floor p50"),
+    "replicas_needed": ("count", False, "replicas for peak traffic"),
+    "feature_consistency_mismatches": ("count", False, "serving vs training feature mismatches"),
+    # ranking and retrieval
+    "recall_at_10": ("", True, "recall@10"),
+    "ndcg_at_10": ("", True, "NDCG@10"),
+    "mrr": ("", True, "MRR"),
+    # classification
+    "pr_auc": ("", True, "PR-AUC (average precision)"),
+    "roc_auc": ("", True, "ROC-AUC"),
+    "log_loss": ("", False, "log loss"),
+    "accuracy": ("", True, "accuracy"),
+    "precision_at_threshold": ("", True, "precision at threshold"),
+    "recall_at_threshold": ("", True, "recall at threshold"),
+    "expected_cost": ("$", False, "expected cost"),
+    "positive_rate": ("", None, "positive (fraud) rate"),
+    "peak_tps": ("req/s", None, "peak transactions per second"),
+    # sequence generation
+    "bleu": ("", True, "BLEU"),
+    "chrf": ("", True, "chrF"),
+    "cider": ("", True, "CIDEr"),
+    "wer": ("", False, "word error rate"),
+    "cer": ("", False, "character error rate"),
+    "rtf": ("x", False, "real-time factor"),
+    # data and monitoring
+    "rows": ("count", None, "rows"),
+    "validation_issues": ("count", False, "data validation issues found"),
+    "psi_max": ("", False, "largest PSI"),
+    "drift_alarm_day": ("day", False, "first drift alarm (day)"),
+    "label_alarm_day": ("day", False, "first label-based alarm (day)"),
+    "recovery_pr_auc": ("", True, "PR-AUC after retraining"),
+    "review_queue_peak": ("count", False, "peak daily review queue"),
+}
+
+
+def describe(name: str) -> tuple[str, bool | None, str]:
+    """Unit, direction and label of a vocabulary metric; KeyError names the fix."""
+    try:
+        return VOCABULARY[name]
+    except KeyError:
+        raise KeyError(f"metric {name!r} is not in mlsd/vocabulary.py: add it there") from None
