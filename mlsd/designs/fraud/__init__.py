@@ -46,8 +46,8 @@ DESIGN = DesignInfo(
     patterns=("feature stores", "ensembles", "rules+ML", "real-time aggregations", "streaming inference"),
     config=FraudConfig,
     scales={
-        "tiny": {"n_users": 1200, "n_merchants": 150, "monitor_days": 10, "n_trees": 120,
-                 "serving_requests": 1500, "review_capacity_per_day": 40, "consistency_sample": 100},
+        "tiny": {"n_users": 2000, "n_merchants": 200, "n_trees": 120, "serving_requests": 1500,
+                 "review_capacity_per_day": 60, "consistency_sample": 100},
         "default": {},
         "large": {"n_users": 20000, "n_merchants": 2000, "review_capacity_per_day": 600,
                   "serving_requests": 10000},

@@ -103,9 +103,9 @@ def simulate(cfg, rng: np.random.Generator) -> World:
     device = first_device[user] + rng.integers(0, 1 << 30, n) % devices_per_user[user]
     changed_phone = rng.random(n) < 0.01
     device[changed_phone] = new_devices(int(changed_phone.sum()))
-    # Launch: a third of users adopt the crypto partner and use it for 40% of purchases.
-    adopters = rng.random(n_users) < 0.35
-    to_crypto = (day >= shift_day) & adopters[user] & (rng.random(n) < 0.4)
+    # Launch: half the users adopt the crypto partner and use it for half their purchases.
+    adopters = rng.random(n_users) < 0.5
+    to_crypto = (day >= shift_day) & adopters[user] & (rng.random(n) < 0.5)
     merchant[to_crypto] = launch_merchants[user[to_crypto] % n_launch]
     amount = np.exp(merchant_log_amount[merchant] + user_offset[user] + rng.normal(0, 0.6, n))
     legit = _columns(ts, card, card_user[card], merchant, merchant_category[merchant], device, amount,

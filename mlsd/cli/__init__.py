@@ -1,0 +1,1 @@
+"""The `mlsd` command line: one module per subcommand, assembled in main.py."""

@@ -1,0 +1,47 @@
+"""`--export DIR`: the data behind every printed number, as files for a notebook.
+
+Each stage's `exports` (column tables: the synthetic data, features, the test-set
+labels and scores) become CSV files, and the full results go to results.json, so
+PR-AUC, latency percentiles and the rest can be recomputed outside mlsd.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+
+from mlsd.errors import UsageError
+
+
+def write_csv(path: Path, columns: dict[str, np.ndarray]) -> int:
+    names = list(columns)
+    arrays = [np.asarray(columns[n]) for n in names]
+    lengths = {a.shape[0] for a in arrays}
+    if len(lengths) != 1:
+        raise ValueError(f"{path.name}: columns have different lengths {sorted(lengths)}")
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(names)
+        writer.writerows(zip(*(a.tolist() for a in arrays)))
+    return lengths.pop()
+
+
+def export_run(directory: Path, run) -> list[Path]:
+    """Write every stage's export tables and results.json into `directory`."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create export folder {directory}: {exc.strerror}. Pass another --export DIR.")
+    written = []
+    for stage_run in run.stages:
+        for name, columns in stage_run.result.exports.items():
+            path = directory / f"{stage_run.stage}_{name}.csv"
+            write_csv(path, columns)
+            written.append(path)
+    results = directory / "results.json"
+    results.write_text(json.dumps(run.to_dict(), indent=2))
+    written.append(results)
+    return written

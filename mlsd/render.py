@@ -1,0 +1,82 @@
+"""Rich rendering of stage results. The JSON output comes from the same objects
+(`StageResult.to_dict`), so the terminal and `--json` never disagree."""
+
+from __future__ import annotations
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table as RichTable
+from rich.text import Text
+
+from mlsd.charts import render_chart
+from mlsd.registry import STAGE_MINUTES
+from mlsd.results import Metric, StageResult, Table
+
+
+def fmt_value(value: float | None, unit: str) -> str:
+    """A metric value the way a person reads it: 12.3 ms, $4,210, 0.7543, 3 ."""
+    if value is None:
+        return ""
+    if unit == "ms":
+        return f"{value:.3f} ms" if value < 1 else f"{value:.1f} ms"
+    if unit == "$":
+        return f"${value:,.0f}"
+    if unit in ("count", "day"):
+        return f"{value:,.0f}"
+    if unit == "req/s":
+        return f"{value:,.0f}/s"
+    if unit == "x":
+        return f"{value:.2f}x"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.4f}"
+
+
+def metrics_table(metrics: list[Metric]) -> RichTable:
+    table = RichTable(show_edge=False, header_style="bold", pad_edge=False)
+    for name, justify in (("metric", "left"), ("value", "right"), ("target", "right"),
+                          ("baseline", "right"), ("oracle", "right"), ("", "left")):
+        table.add_column(name, justify=justify)
+    for m in metrics:
+        direction = "" if m.higher_is_better is None else ("≥ " if m.higher_is_better else "≤ ")
+        verdict = {True: Text("✓", style="green"), False: Text("✗", style="red"), None: Text("")}[m.met]
+        table.add_row(m.label or m.name, fmt_value(m.value, m.unit),
+                      (direction + fmt_value(m.target, m.unit)) if m.target is not None else "",
+                      fmt_value(m.baseline, m.unit), fmt_value(m.oracle, m.unit), verdict)
+    return table
+
+
+def data_table(t: Table) -> RichTable:
+    table = RichTable(title=t.title, title_justify="left", title_style="bold", caption=t.caption or None,
+                      caption_justify="left", header_style="bold", show_edge=False)
+    for i, column in enumerate(t.columns):
+        table.add_column(column, justify="left" if i == 0 else "right")
+    for row in t.rows:
+        table.add_row(*(_cell(c) for c in row))
+    return table
+
+
+def _cell(c) -> str:
+    if isinstance(c, float):
+        return f"{c:,.4g}" if abs(c) < 1e4 else f"{c:,.0f}"
+    if isinstance(c, int):
+        return f"{c:,}"
+    return str(c)
+
+
+def render_stage(console: Console, design_title: str, stage: str, result: StageResult, seconds: float) -> None:
+    parts: list = []
+    if result.headline:
+        parts.append(Text(result.headline, style="bold"))
+    if result.metrics:
+        parts += [Text(""), metrics_table(result.metrics)]
+    for t in result.tables:
+        parts += [Text(""), data_table(t)]
+    width = max(40, min(70, console.width - 20))
+    for chart in result.charts:
+        parts += [Text(""), render_chart(chart, width=width)]
+    if result.notes:
+        parts.append(Text(""))
+        parts += [Text("• " + note) for note in result.notes]
+    title = f"{design_title} · {stage} · {STAGE_MINUTES[stage]} min in an interview · ran in {seconds:.1f} s"
+    console.print(Panel(Group(*parts), title=title, title_align="left", border_style="blue"))

@@ -1,0 +1,1 @@
+"""Reference walkthroughs, one Markdown document per design (see mlsd/walkthrough.py)."""
