@@ -1,0 +1,5 @@
+"""`python -m mlsd` is the same as the `mlsd` command."""
+
+from mlsd.cli.main import main
+
+main()

@@ -1,0 +1,53 @@
+"""The registry: ten designs with complete metadata, and for each runnable design a
+valid config at every scale and a walkthrough that parses."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from mlsd import walkthrough
+from mlsd.config import build_config
+from mlsd.registry import PATTERNS, SCALES, STAGES, all_designs
+
+DESIGNS = all_designs()
+
+
+def test_ten_designs_in_order_with_unique_slugs():
+    assert [d.order for d in DESIGNS] == list(range(1, 11))
+    assert len({d.slug for d in DESIGNS}) == 10
+
+
+@pytest.mark.parametrize("design", DESIGNS, ids=lambda d: d.slug)
+def test_metadata_is_complete(design):
+    assert design.title and design.difficulty in ("easy", "medium", "hard")
+    assert design.latency_budget_ms > 0 and design.latency_budget_text
+    assert design.primary_metrics and design.key_concepts and design.patterns
+    assert set(design.patterns) <= set(PATTERNS)
+    earlier = {d.slug for d in DESIGNS if d.order < design.order}
+    assert set(design.prerequisites) <= earlier, "prerequisites come earlier in the learning order"
+
+
+@pytest.mark.parametrize("design", [d for d in DESIGNS if d.executable], ids=lambda d: d.slug)
+def test_runnable_designs_have_configs_for_every_scale_and_a_walkthrough(design):
+    assert dataclasses.is_dataclass(design.config)
+    for scale in SCALES:
+        build_config(design.config, design.scales.get(scale, {}), {})
+    doc = walkthrough.load(design.slug)
+    assert set(doc.stages) == set(STAGES)
+    for stage in doc.stages.values():
+        assert stage.questions and stage.answer and stage.mistake
+        assert len(stage.rubric) >= 3 and all(p.why and p.weight > 0 for p in stage.rubric)
+        assert len(stage.followups) >= 2 and all(f.rubric for f in stage.followups)
+
+
+def test_every_walkthrough_file_belongs_to_a_design():
+    assert set(walkthrough.available()) <= {d.slug for d in DESIGNS}
+
+
+def test_a_malformed_walkthrough_names_the_problem():
+    with pytest.raises(ValueError, match="not a stage"):
+        walkthrough.parse("x", "# T\n\nintro\n\n## Deployment\n\n### Interviewer asks\n- q\n")
+    with pytest.raises(ValueError, match="missing stage sections"):
+        walkthrough.parse("x", "# T\n\nintro\n")
