@@ -133,6 +133,8 @@ def run(ctx) -> StageResult:
         "rules only (baseline)": policy_stats(rules_flag, y_te, amount_te, cfg.friction_cost),
         "model at cost threshold": policy_stats(model_flag, y_te, amount_te, cfg.friction_cost),
         "model + decline rules": policy_stats(combined_flag, y_te, amount_te, cfg.friction_cost),
+        "model, amount-aware (Bayes rule on its P)": policy_stats(
+            p_te * amount_te > (1 - p_te) * cfg.friction_cost, y_te, amount_te, cfg.friction_cost),
         "oracle: true P(fraud), Bayes decision": policy_stats(bayes_flag, y_te, amount_te, cfg.friction_cost),
     }
 
@@ -218,8 +220,8 @@ def run(ctx) -> StageResult:
             "analyst reviews a day.",
             f"The champion reaches {pr['champion'] / pr['oracle']:.0%} of the oracle's PR-AUC and "
             f"{pr['champion'] / max(pr['rules'], 1e-9):.1f}x the rules baseline.",
-            "The oracle's Bayes decision declines when P(fraud) x amount exceeds (1 - P) x friction: "
-            "amount-aware, which a single score threshold is not.",
+            "The Bayes decision declines when P(fraud) x amount exceeds (1 - P) x friction: amount-aware, which "
+            "a single score threshold is not. It needs calibrated probabilities, one more reason to check log loss.",
         ],
         artifacts={"champion": champion.scorer, "champion_name": champion.name, "champion_recipe": champion.recipe,
                    "threshold": threshold, "val_recall": float((p_val[y_val] >= threshold).mean()),
