@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mlsd.errors import UsageError
-
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
 
@@ -39,6 +37,3 @@ class Context:
         import torch
 
         torch.manual_seed(int(self.rng.integers(2**31 - 1)))
-
-    def fail(self, message: str) -> None:
-        raise UsageError(message)

@@ -59,7 +59,11 @@ class RichProgress(Progress):
         if total is None and hasattr(items, "__len__"):
             total = len(items)  # type: ignore[arg-type]
         task = self._bars.add_task(description, total=total)
+        step = max(1, (total or 0) // 200)  # redraw ~200 times, not once per item: a bar must not slow the loop
+        done = 0
         for item in items:
             yield item
-            self._bars.advance(task)
+            done += 1
+            if done % step == 0:
+                self._bars.update(task, completed=done)
         self._bars.remove_task(task)

@@ -46,6 +46,7 @@ def run(
     from mlsd.registry import check_scale, check_stage, get_executable_design
     from mlsd.render import render_stage
     from mlsd.runner import record, resolve_config, run_design
+    from mlsd.store import Store
 
     info = get_executable_design(design)
     if stage is not None:
@@ -53,6 +54,7 @@ def run(
     check_scale(scale)
     overrides = parse_assignments(settings)
     resolve_config(info, scale, overrides)  # fail on a bad --set before any work
+    Store.open().close()  # and on an unusable results store, before minutes of work are lost
 
     def show(stage_run) -> None:
         if stage_run.shown and not as_json:
