@@ -40,7 +40,10 @@ def build_config(config_cls: type, scale_overrides: dict[str, Any], user: dict[s
                 f"unknown setting '{key}'.{hint} Valid settings: {', '.join(sorted(fields))}."
             )
         values[key] = _parse(key, raw, hints[key])
-    return config_cls(**values)
+    try:
+        return config_cls(**values)  # a config's __post_init__ may reject a combination of values
+    except ValueError as exc:
+        raise UsageError(f"invalid settings: {exc}.") from None
 
 
 def config_as_dict(config: Any) -> dict[str, Any]:

@@ -72,6 +72,7 @@ def test_learn_renders_one_stage(cli):
     (["run", "fraud", "--set", "n_user=5"], "Did you mean 'n_users'"),
     (["run", "fraud", "--set", "n_users=many"], "expects int"),
     (["run", "fraud", "--set", "n_users"], "key=value"),
+    (["run", "fraud", "--set", "days=5"], "days must be at least"),
     (["run", "fraud", "--sclae", "tiny"], "No such option"),
     (["learn", "speech"], "not written yet"),
     (["learn", "fraud", "--stage", "deploy"], "unknown stage"),

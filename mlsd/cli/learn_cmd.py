@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from mlsd.cli.common import complete_design, complete_stage, console
@@ -31,6 +33,7 @@ def learn(
         check_stage(stage)
     doc = Markdown(walkthrough.load(info.slug).to_markdown(stage))
     if console.is_terminal:
+        os.environ.setdefault("LESS", "-RFX")  # keep colours, quit if it fits on one screen
         with console.pager(styles=True):
             console.print(doc)
     else:

@@ -29,6 +29,26 @@ class FraudConfig:
     production_txns_per_day: float = 50e6  # volume the capacity estimate is made for
     consistency_sample: int = 300
 
+    def __post_init__(self) -> None:
+        """Reject settings the stages cannot run with, naming the fix."""
+        needed = 1 + self.train_days + self.val_days + self.gap_days + 1
+        checks = [
+            (self.n_users >= 500, "n_users must be at least 500 (fewer users leave the test days without fraud)"),
+            (self.n_merchants >= 50, "n_merchants must be at least 50"),
+            (0 < self.fraud_rate <= 0.1, "fraud_rate must be in (0, 0.1]"),
+            (min(self.train_days, self.val_days) >= 1 and self.gap_days >= 0, "train_days and val_days must be >= 1"),
+            (self.days >= needed, f"days must be at least {needed}: burn-in + train + val + gap + one test day"),
+            (self.monitor_days >= 6, "monitor_days must be at least 6 (the shift comes half-way)"),
+            (0 < self.downsample_rate <= 1, "downsample_rate must be in (0, 1]"),
+            (self.n_trees >= 1 and self.consistency_sample >= 1, "n_trees and consistency_sample must be >= 1"),
+            (self.serving_requests >= 200, "serving_requests must be at least 200"),
+            (self.friction_cost >= 0 and self.review_cost >= 0 and self.review_capacity_per_day >= 0,
+             "costs and capacity cannot be negative"),
+        ]
+        problems = [message for ok, message in checks if not ok]
+        if problems:
+            raise ValueError("; ".join(problems))
+
 
 DESIGN = DesignInfo(
     slug="fraud",

@@ -109,11 +109,12 @@ def run(ctx) -> StageResult:
     days_axis = [float(d) for d in np.unique(day_f)]
     return StageResult(
         stage="monitoring",
-        headline=f"Launch on day {world.shift_day}: drift alarm on day {first_drift}, recall alarm on day "
-                 f"{first_label}, retrained on day {retrain_day}; PR-AUC {pr_old:.3f} -> {pr_new:.3f}.",
+        headline=f"Launch on day {world.shift_day}: drift alarm on day {_day(first_drift)}, recall alarm on day "
+                 f"{_day(first_label)}, retrained on day {retrain_day}; PR-AUC {pr_old:.3f} -> {pr_new:.3f}.",
         metrics=[
-            metric("drift_alarm_day", first_drift, label=f"first drift alarm (launch on day {world.shift_day})"),
-            metric("label_alarm_day", first_label, label="first recall alarm from delayed labels"),
+            metric("drift_alarm_day", first_drift,
+                   label=f"first drift alarm, day (launch on day {world.shift_day}; -1: none)"),
+            metric("label_alarm_day", first_label, label="first recall alarm from delayed labels, day (-1: none)"),
             metric("psi_max", max(psi_by_day)),
             metric("review_queue_peak", max(int(r[3].split("/")[0]) for r in rows), target=cfg.review_capacity_per_day),
             metric("recovery_pr_auc", pr_new, baseline=pr_old, oracle=pr_oracle,
@@ -145,3 +146,7 @@ def run(ctx) -> StageResult:
         exports={"monitoring_scores": {"txn_id": future["txn_id"], "day": day_f, "label": y_f.astype(int),
                                        "score": p_f, "pattern": future["pattern"]}},
     )
+
+
+def _day(day: int) -> str:
+    return "none" if day < 0 else str(day)
