@@ -29,12 +29,17 @@ def write_csv(path: Path, columns: dict[str, np.ndarray]) -> int:
     return lengths.pop()
 
 
-def export_run(directory: Path, run) -> list[Path]:
-    """Write every stage's export tables and results.json into `directory`."""
+def ensure_folder(directory: Path) -> None:
+    """Create the export folder, or say why not (checked before a run starts)."""
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UsageError(f"cannot create export folder {directory}: {exc.strerror}. Pass another --export DIR.")
+        raise UsageError(f"cannot create export folder {directory}: {exc.strerror}. Pass another --export DIR.") from None
+
+
+def export_run(directory: Path, run) -> list[Path]:
+    """Write every stage's export tables and results.json into `directory`."""
+    ensure_folder(directory)
     written = []
     for stage_run in run.stages:
         for name, columns in stage_run.result.exports.items():

@@ -45,8 +45,9 @@ class LatencyReport:
 LATENCY_COLUMNS = ["path", "requests", "p50 ms", "p95 ms", "p99 ms", "req/s"]
 
 
-def summarize(samples_ns: Sequence[int], wall_s: float, threads: int = 1) -> LatencyReport:
-    """Percentiles of per-request times (nanoseconds) and throughput over `wall_s`."""
+def summarize(samples_ns: Sequence[int], wall_s: float | None = None, threads: int = 1) -> LatencyReport:
+    """Percentiles of per-request times (nanoseconds), and throughput over `wall_s` when
+    the samples were a timed loop (a component's share of a request has none: NaN)."""
     import numpy as np
 
     ms = np.asarray(samples_ns, dtype=np.float64) / 1e6
@@ -56,7 +57,7 @@ def summarize(samples_ns: Sequence[int], wall_s: float, threads: int = 1) -> Lat
     return LatencyReport(
         n=int(ms.size), p50_ms=float(p50), p95_ms=float(p95), p99_ms=float(p99),
         mean_ms=float(ms.mean()), max_ms=float(ms.max()),
-        throughput_rps=float(ms.size / wall_s) if wall_s > 0 else float("inf"),
+        throughput_rps=float(ms.size / wall_s) if wall_s else float("nan"),
         threads=threads, cores=os.cpu_count() or 1,
     )
 

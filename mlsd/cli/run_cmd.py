@@ -42,6 +42,7 @@ def run(
       mlsd run fraud --json --export ./fraud-run
     """
     from mlsd.config import parse_assignments
+    from mlsd.export import ensure_folder, export_run
     from mlsd.progress import Progress, RichProgress
     from mlsd.registry import check_scale, check_stage, get_executable_design
     from mlsd.render import render_stage
@@ -55,6 +56,8 @@ def run(
     overrides = parse_assignments(settings)
     resolve_config(info, scale, overrides)  # fail on a bad --set before any work
     Store.open().close()  # and on an unusable results store, before minutes of work are lost
+    if export is not None:
+        ensure_folder(export)
 
     def show(stage_run) -> None:
         if stage_run.shown and not as_json:
@@ -64,11 +67,7 @@ def run(
     result = run_design(info, stage=stage, scale=scale, seed=seed, overrides=overrides,
                         progress=progress, on_stage_done=show)
     run_id = record(result)
-    written = []
-    if export is not None:
-        from mlsd.export import export_run
-
-        written = export_run(export, result)
+    written = export_run(export, result) if export is not None else []
     if as_json:
         payload = result.to_dict(only_shown=True)
         payload["run_id"] = run_id

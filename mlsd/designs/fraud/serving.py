@@ -80,7 +80,7 @@ def run(ctx) -> StageResult:
     model.predict(batch_rows)
     batch_per_row_ms = (time.perf_counter_ns() - started) / 1e6 / batch_rows.shape[0]
 
-    components = {name: summarize(ns[warmup:], 1.0) for name, ns in scorer.timings.items()}
+    components = {name: summarize(ns[warmup:]) for name, ns in scorer.timings.items()}
     allocation = dict(BUDGET_ALLOCATION_MS)
     component_rows = [
         ["feature read and update", components["features"].p50_ms, components["features"].p99_ms,
