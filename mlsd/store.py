@@ -152,13 +152,3 @@ class Store:
         run_id, started_at, seed, duration, result = row
         return {"run_id": run_id, "started_at": started_at, "seed": seed, "duration_s": duration,
                 "result": json.loads(result)}
-
-    def stage_durations(self, design: str, scale: str) -> list[tuple[str, float]]:
-        """(stage, duration) of every recorded stage run, oldest first; for benchmarks."""
-        return list(self.conn.execute(
-            "SELECT s.stage, s.duration_s FROM stage_runs s JOIN runs r ON r.id = s.run_id"
-            " WHERE r.design=? AND r.scale=? ORDER BY s.id", (design, scale)))
-
-    def count_runs(self) -> int:
-        return int(self.conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
-
