@@ -62,14 +62,14 @@ def latency(
         print(json.dumps({"scale": scale, "machine": machine_id(), "version": mlsd.__version__, "designs": rows},
                          indent=2))
         return
+    runs = ", ".join(f"{r['design']} #{r['run_id']} at {r['started_at']}" for r in rows)
     table = Table(title=f"Serving latency against budget (scale {scale}, this machine)", title_justify="left",
-                  header_style="bold", caption="headroom = budget / p99; one worker thread per design",
-                  caption_justify="left")
-    for column in ("design", "budget", "p50", "p95", "p99", "throughput", "headroom", "", "run"):
-        table.add_column(column, justify="left" if column in ("design", "") else "right")
+                  header_style="bold", caption_justify="left",
+                  caption=f"ms; headroom = budget / p99; one worker thread per design. Runs: {runs}")
+    for column in ("design", "budget", "p50", "p95", "p99", "req/s", "headroom", ""):
+        table.add_column(column, justify="left" if column in ("design", "") else "right", no_wrap=True)
     for r in rows:
-        table.add_row(r["design"], f"{r['budget_ms']:g} ms", f"{r['p50_ms']:.3f} ms", f"{r['p95_ms']:.3f} ms",
-                      f"{r['p99_ms']:.3f} ms", f"{r['throughput_rps']:,.0f}/s", f"{r['headroom']:,.0f}x",
-                      "[green]✓ within[/]" if r["within_budget"] else "[red]✗ over[/]",
-                      f"#{r['run_id']} {r['started_at']}")
+        table.add_row(r["design"], f"{r['budget_ms']:g}", f"{r['p50_ms']:.3f}", f"{r['p95_ms']:.3f}",
+                      f"{r['p99_ms']:.3f}", f"{r['throughput_rps']:,.0f}", f"{r['headroom']:,.0f}x",
+                      "[green]✓ within[/]" if r["within_budget"] else "[red]✗ over[/]")
     console.print(table)
