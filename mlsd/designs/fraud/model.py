@@ -150,9 +150,10 @@ def run(ctx) -> StageResult:
     ll_prior = float(log_loss(y_te, np.full(y_te.size, prior)))
     ll_oracle = float(log_loss(y_te, oracle_p))
 
+    test_scores = {c.name: c.scorer.predict(X_te) for c in candidates}
     model_rows = []
     for c in candidates:
-        p = c.scorer.predict(X_te)
+        p = test_scores[c.name]
         model_rows.append([c.name + (" *" if c is champion else ""), round(c.val_pr_auc, 4),
                            round(float(average_precision_score(y_te, p)), 4),
                            round(float(roc_auc_score(y_te, p)), 4),
@@ -229,6 +230,6 @@ def run(ctx) -> StageResult:
         exports={"test_predictions": {
             "txn_id": txns["txn_id"][sel["test"]], "label": y_te.astype(int), "amount": amount_te,
             "champion_score": p_te, "rules_action": rule_action_te, "oracle_p_true": oracle_p,
-            **{c.name: c.scorer.predict(X_te) for c in candidates if c is not champion},
+            **{name: p for name, p in test_scores.items() if name != champion.name},
         }},
     )

@@ -48,7 +48,7 @@ def run(ctx) -> StageResult:
     train_rows = (day >= splits["train"][0]) & (day < splits["train"][1])
     reference, reference_scores = X[train_rows], model.predict(X[train_rows])
 
-    rows, psi_by_day, recall_by_day = [], [], []
+    rows, psi_by_day, recall_by_day, reviews_by_day = [], [], [], []
     drift_days, label_days, queue_days = [], [], []
     for d in np.unique(day_f):
         today = day_f == d
@@ -75,6 +75,7 @@ def run(ctx) -> StageResult:
                      f"{reviews}/{cfg.review_capacity_per_day}", int(known.sum()),
                      "" if np.isnan(recall) else round(float(recall), 2), round(float(precision), 2), alarms])
         psi_by_day.append(float(max(feature_psi.max(), score_psi)))
+        reviews_by_day.append(reviews)
         recall_by_day.append(float(recall) if not np.isnan(recall) else float("nan"))
 
     # Retrain the day after the first label-confirmed alarm (or 3 days after launch if none),
@@ -116,7 +117,7 @@ def run(ctx) -> StageResult:
                    label=f"first drift alarm, day (launch on day {world.shift_day}; -1: none)"),
             metric("label_alarm_day", first_label, label="first recall alarm from delayed labels, day (-1: none)"),
             metric("psi_max", max(psi_by_day)),
-            metric("review_queue_peak", max(int(r[3].split("/")[0]) for r in rows), target=cfg.review_capacity_per_day),
+            metric("review_queue_peak", max(reviews_by_day), target=cfg.review_capacity_per_day),
             metric("recovery_pr_auc", pr_new, baseline=pr_old, oracle=pr_oracle,
                    label=f"PR-AUC after retraining (days {retrain_day}-{last_day})"),
         ],
