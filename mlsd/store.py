@@ -51,6 +51,40 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX stage_runs_by_stage ON stage_runs(stage, run_id);
     """,
+    # 2: practice sessions. `parts` is the JSON list of part keys in the order asked
+    # ("problem" ... "monitoring", "followup:serving:0"); follow-ups join it when chosen.
+    """
+    CREATE TABLE practice_sessions (
+        id INTEGER PRIMARY KEY,
+        design TEXT NOT NULL,
+        parts TEXT NOT NULL,
+        minutes_factor REAL NOT NULL,
+        timer INTEGER NOT NULL,
+        source TEXT NOT NULL,
+        version TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('open', 'finished')),
+        draft TEXT
+    );
+    CREATE TABLE practice_answers (
+        id INTEGER PRIMARY KEY,
+        session_id INTEGER NOT NULL REFERENCES practice_sessions(id),
+        part TEXT NOT NULL,
+        stage TEXT NOT NULL,
+        question TEXT NOT NULL,
+        answer TEXT NOT NULL,
+        skipped INTEGER NOT NULL,
+        hints TEXT NOT NULL,
+        score INTEGER NOT NULL,
+        points TEXT NOT NULL,
+        seconds REAL,
+        budget_s REAL NOT NULL,
+        answered_at TEXT NOT NULL,
+        UNIQUE (session_id, part)
+    );
+    CREATE INDEX practice_sessions_by_design ON practice_sessions(design, id);
+    """,
 ]
 
 
@@ -98,12 +132,27 @@ class Store:
         return store
 
     def _migrate(self, version: int) -> None:
+        if 0 < version < len(MIGRATIONS):
+            self._backup(version)
         for number in range(version, len(MIGRATIONS)):
             try:
                 with self.conn:  # one transaction per migration: all of it or none
                     self.conn.executescript("BEGIN;" + MIGRATIONS[number] + f"; PRAGMA user_version={number + 1};")
             except sqlite3.DatabaseError as exc:
                 raise StoreError(f"cannot migrate results database {self.path}: {exc}") from None
+
+    def _backup(self, version: int) -> None:
+        """Before changing the schema of a database that holds data, copy it aside
+        once (mlsd.sqlite3.schema1.bak): recorded answers survive even a bad migration."""
+        target = self.path.with_name(f"{self.path.name}.schema{version}.bak")
+        if target.exists():
+            return
+        try:
+            with sqlite3.connect(target) as copy:
+                self.conn.backup(copy)
+            copy.close()
+        except (sqlite3.DatabaseError, OSError) as exc:
+            raise StoreError(f"cannot back up results database {self.path} before upgrading it: {exc}") from None
 
     def close(self) -> None:
         self.conn.close()

@@ -13,13 +13,15 @@ from mlsd.cli.compare_cmd import compare_app
 from mlsd.cli.learn_cmd import learn
 from mlsd.cli.list_cmd import list_designs
 from mlsd.cli.patterns_cmd import patterns
+from mlsd.cli.practice_cmd import practice
+from mlsd.cli.progress_cmd import progress
 from mlsd.cli.run_cmd import run
 from mlsd.errors import UsageError
 
 app = typer.Typer(
     name="mlsd",
     help="Practice ML system design interviews on ten designs that actually run.\n\n"
-         "Start with: mlsd list, then mlsd learn fraud, mlsd run fraud.",
+         "Start with: mlsd list, then mlsd learn fraud, mlsd run fraud, mlsd practice fraud.",
     no_args_is_help=True,
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
@@ -27,6 +29,8 @@ app = typer.Typer(
 app.command("list")(list_designs)
 app.command("learn")(learn)
 app.command("run")(run)
+app.command("practice")(practice)
+app.command("progress")(progress)
 app.command("patterns")(patterns)
 app.add_typer(compare_app, name="compare")
 

@@ -1,0 +1,68 @@
+"""`--answers FILE`: a YAML mapping from stage name to answer text, plus an optional
+`followups` list, for scripted practice and for tests. Parsed as data (safe_load)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from mlsd.errors import UsageError, did_you_mean
+from mlsd.practice import plan
+from mlsd.practice.session import Reply
+from mlsd.registry import STAGES
+
+FOLLOWUPS_KEY = "followups"
+
+
+def load_answers(path: Path) -> dict:
+    """The validated mapping; a usage error naming the problem otherwise."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"cannot read answers file {path}: {exc.strerror}. Pass a YAML file to --answers.") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise UsageError(f"answers file {path} is not valid YAML{where}. Write it as 'stage: |' followed by "
+                         "the indented answer text.") from None
+    if not isinstance(data, dict) or not data:
+        raise UsageError(f"answers file {path} must map stage names ({', '.join(STAGES)}) to answer text, "
+                         f"plus an optional '{FOLLOWUPS_KEY}' list.")
+    valid = (*STAGES, FOLLOWUPS_KEY)
+    for key, value in data.items():
+        if key not in valid:
+            raise UsageError(f"answers file {path}: unknown key '{key}'.{did_you_mean(str(key), valid)} "
+                             f"Valid keys: {', '.join(valid)}.")
+        if key == FOLLOWUPS_KEY:
+            if not isinstance(value, list) or not all(isinstance(v, str | None) for v in value):
+                raise UsageError(f"answers file {path}: '{FOLLOWUPS_KEY}' must be a list of answer texts.")
+        elif not isinstance(value, str | None):
+            raise UsageError(f"answers file {path}: the answer for '{key}' must be text (use 'key: |' for "
+                             "several lines).")
+    return data
+
+
+class FileAnswers:
+    """Answers read from the file; a stage it leaves out counts as skipped."""
+
+    name = "file"
+
+    def __init__(self, answers: dict) -> None:
+        self.answers = answers
+        self.followups = list(answers.get(FOLLOWUPS_KEY) or [])
+
+    def offers_followups(self) -> bool:
+        return bool(self.followups)
+
+    def ready(self, part: plan.Part, budget_s: float) -> bool:
+        return True
+
+    def ask(self, part: plan.Part, budget_s: float, draft: str) -> Reply:
+        if part.is_followup:
+            text = self.followups.pop(0) if self.followups else None
+        else:
+            text = self.answers.get(part.stage)
+        if not text or not text.strip():
+            return Reply("skip")
+        return Reply("answer", text.strip())

@@ -1,0 +1,98 @@
+"""The practice loop: ask each part, score the reply, record it, then show the
+rubric, the reference answer and the stage's real numbers.
+
+Where answers come from (the terminal, an editor, a YAML file) and how results are
+shown (rich, or nothing for --json) are passed in, so one loop serves them all and
+tests drive it without a terminal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from mlsd.practice import plan
+from mlsd.practice.history import FOLLOWUPS_MARKER, Answer, PracticeLog, Session
+from mlsd.practice.scoring import Score, score_answer
+from mlsd.walkthrough import Walkthrough
+
+
+@dataclass
+class Reply:
+    action: str                      # "answer", "skip" or "quit"
+    text: str = ""
+    seconds: float | None = None     # None when not timed (answers from a file)
+    hints: tuple[str, ...] = ()      # rubric points revealed before answering
+
+
+class AnswerSource(Protocol):
+    name: str
+
+    def offers_followups(self) -> bool: ...
+
+    def ready(self, part: plan.Part, budget_s: float) -> bool:
+        """False when the user chose to stop before this part."""
+
+    def ask(self, part: plan.Part, budget_s: float, draft: str) -> Reply: ...
+
+
+class Presenter(Protocol):
+    def part(self, part: plan.Part, number: int, total: int, budget_s: float) -> None: ...
+
+    def scored(self, part: plan.Part, score: Score, answer: Answer) -> None: ...
+
+    def reference(self, part: plan.Part) -> None: ...
+
+    def stage_numbers(self, stage: str, stage_run, error: str | None) -> None: ...
+
+    def paused(self, session: Session) -> None: ...
+
+
+class StageNumbers(Protocol):
+    def wait(self, stage: str) -> tuple[object | None, str | None]: ...
+
+
+def practise(session: Session, walkthrough: Walkthrough, log: PracticeLog, source: AnswerSource,
+             presenter: Presenter, numbers: StageNumbers | None) -> Session:
+    """Run the session's remaining parts; returns it finished, or open when the user stopped."""
+    while session.remaining:
+        key = session.remaining[0]
+        if key == FOLLOWUPS_MARKER:
+            _choose_followups(session, walkthrough, log, source)
+            continue
+        followups = sum(":" in k for k in session.parts)
+        part = plan.part(walkthrough, key, followups)
+        budget_s = part.minutes * 60 * session.minutes_factor
+        if not source.ready(part, budget_s):
+            presenter.paused(session)
+            return session
+        asked = [k for k in session.parts if k != FOLLOWUPS_MARKER]
+        presenter.part(part, asked.index(key) + 1, len(asked), budget_s)
+        draft = session.draft["text"] if session.draft and session.draft.get("part") == key else ""
+        reply = source.ask(part, budget_s, draft)
+        if reply.action == "quit":
+            log.save_draft(session, key, reply.text)
+            presenter.paused(session)
+            return session
+        skipped = reply.action == "skip"
+        text = "" if skipped else reply.text
+        score = score_answer(text, part.rubric, reply.hints)
+        answer = Answer(key, part.stage, "\n".join(part.questions), text, skipped, list(reply.hints), score.score,
+                        [p.to_dict() for p in score.points], reply.seconds, round(budget_s, 1))
+        log.save_answer(session, answer)  # recorded before anything else can go wrong
+        presenter.scored(part, score, answer)
+        presenter.reference(part)
+        if numbers is not None and not part.is_followup:
+            presenter.stage_numbers(part.stage, *numbers.wait(part.stage))
+    log.finish(session)
+    return session
+
+
+def _choose_followups(session: Session, walkthrough: Walkthrough, log: PracticeLog, source: AnswerSource) -> None:
+    """Replace the placeholder with follow-ups aimed at the weakest stages answered."""
+    keys: list[str] = []
+    if source.offers_followups():
+        scores = {s: session.answers[s].score for s in session.stages if s in session.answers}
+        keys = plan.choose_followups(walkthrough, scores, rotation=max(0, log.count(session.design) - 1))
+    at = session.parts.index(FOLLOWUPS_MARKER)
+    log.set_parts(session, session.parts[:at] + keys + session.parts[at + 1:])
