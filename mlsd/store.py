@@ -128,7 +128,11 @@ class Store:
                 "Upgrade mlsd (pip install -U mlsd) or set MLSD_HOME to another folder."
             )
         store = cls(conn, path)
-        store._migrate(version)
+        try:
+            store._migrate(version)
+        except StoreError:
+            conn.close()
+            raise
         return store
 
     def _migrate(self, version: int) -> None:

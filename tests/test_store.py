@@ -55,3 +55,67 @@ def test_corrupt_store_gives_one_line_and_exit_2(cli, mlsd_home):
     result = cli("compare", "latency", "--scale", "tiny")
     assert result.code == 2 and len(result.err.strip().splitlines()) == 1
     assert db_path().read_bytes() == b"garbage" * 500
+
+
+def _schema_1_database_with_a_run():
+    """A results file as mlsd 0.1 (schema 1, before practice) left it."""
+    db_path().parent.mkdir(parents=True, exist_ok=True)
+    store = Store(sqlite3.connect(db_path()), db_path())
+    with store.conn:
+        store.conn.executescript("BEGIN;" + MIGRATIONS[0] + "; PRAGMA user_version=1;")
+    store.record_run(sample_run(p99=7.0))
+    store.close()
+
+
+def test_an_old_database_is_upgraded_with_its_runs_kept_and_a_backup_beside_it(mlsd_home):
+    _schema_1_database_with_a_run()
+    with Store.open() as store:
+        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+        found = store.latest_stage("fraud", "serving", version="0.1.0", scale="tiny", machine="m")
+        assert found["result"]["metrics"][0]["value"] == 7.0
+        assert store.conn.execute("SELECT COUNT(*) FROM practice_sessions").fetchone()[0] == 0
+    backup = db_path().with_name(db_path().name + ".schema1.bak")
+    with sqlite3.connect(backup) as old:
+        assert old.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert old.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 1
+
+
+def _record_one_answer():
+    from mlsd.practice.history import Answer, PracticeLog
+
+    with Store.open() as store:
+        log = PracticeLog(store)
+        session = log.start("fraud", ["problem", "data"], 1.0, True, "file")
+        log.save_answer(session, Answer("problem", "problem", "Q?", "my answer", False, [], 55,
+                                        [{"point": "p", "weight": 1.0, "why": "w"}], 12.5, 300.0))
+        return session.id
+
+
+def test_practice_answers_survive_reopening_and_a_later_migration(mlsd_home, monkeypatch):
+    from mlsd import store as store_module
+    from mlsd.practice.history import PracticeLog
+
+    session_id = _record_one_answer()
+    future = [*MIGRATIONS, "ALTER TABLE practice_answers ADD COLUMN note TEXT;"]
+    monkeypatch.setattr(store_module, "MIGRATIONS", future)
+    with Store.open() as store:
+        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == len(future)
+        session = PracticeLog(store).session(session_id)
+        assert session.answers["problem"].answer == "my answer" and session.remaining == ["data"]
+
+
+def test_a_failing_migration_changes_nothing_and_keeps_every_answer(mlsd_home, monkeypatch):
+    from mlsd import store as store_module
+    from mlsd.practice.history import PracticeLog
+
+    session_id = _record_one_answer()
+    broken = [*MIGRATIONS, "CREATE TABLE extra (x INTEGER); ALTER TABLE no_such_table ADD COLUMN y TEXT;"]
+    monkeypatch.setattr(store_module, "MIGRATIONS", broken)
+    with pytest.raises(StoreError, match="cannot migrate"):
+        Store.open()
+    monkeypatch.setattr(store_module, "MIGRATIONS", MIGRATIONS)
+    with Store.open() as store:
+        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+        tables = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        assert "extra" not in tables  # the half-applied migration was rolled back
+        assert PracticeLog(store).session(session_id).answers["problem"].score == 55

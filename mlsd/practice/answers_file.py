@@ -52,8 +52,8 @@ class FileAnswers:
         self.answers = answers
         self.followups = list(answers.get(FOLLOWUPS_KEY) or [])
 
-    def offers_followups(self) -> bool:
-        return bool(self.followups)
+    def followups_available(self) -> int | None:
+        return len(self.followups)
 
     def ready(self, part: plan.Part, budget_s: float) -> bool:
         return True

@@ -37,6 +37,7 @@ WORDS_PER_POINT = 10
 PROSE_MIN_WORDS = 6
 PROSE_MIN_FUNCTION_WORDS = 2
 LIST_MIN_ITEMS = 4
+WRAPPED_LINE_CHARS = 60
 
 FUNCTION_WORDS = frozenset("""
 a an the is are was were be been being am do does did to of for and or but nor so
@@ -83,6 +84,7 @@ _CANONICAL_RE = tuple((re.compile(pattern), repl) for pattern, repl in _CANONICA
 _WORD = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
 _PARENTHESES = re.compile(r"\([^()]*\)")
 _CONJUNCTIONS = frozenset({"and", "or", "then", "but", "so", "plus", "while"})
+_BULLET = re.compile(r"\s*([-*•>]|\d+[.)])\s")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|[;\n]+|:\s+|\s+[-–—]\s+")
 
 
@@ -154,11 +156,26 @@ def is_prose(text: str) -> bool:
     return 2 * sum(is_clause(item) for item in items) >= len(items)
 
 
+def unwrap(answer: str) -> str:
+    """Join hard-wrapped lines back into their sentence: a line continues the one
+    before when that one is long (WRAPPED_LINE_CHARS or more), does not end a
+    sentence, and the line is not a new bullet."""
+    lines: list[str] = []
+    for line in answer.splitlines():
+        previous = lines[-1].rstrip() if lines else ""
+        if (len(previous) >= WRAPPED_LINE_CHARS and previous[-1] not in ".!?:;"
+                and line.strip() and not _BULLET.match(line)):
+            lines[-1] = previous + " " + line.strip()
+        else:
+            lines.append(line)
+    return "\n".join(lines)
+
+
 def sentences(answer: str) -> list[Sentence]:
     """Split an answer into sentences (sentence ends, semicolons, colons, lines,
     bullets) and judge each: prose, or a fragment such as a keyword list."""
     result = []
-    for raw in _SENTENCE_END.split(answer):
+    for raw in _SENTENCE_END.split(unwrap(answer)):
         text = raw.strip(" \t-*•>#")
         tokens = words(text)
         if tokens:

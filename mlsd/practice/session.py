@@ -28,7 +28,8 @@ class Reply:
 class AnswerSource(Protocol):
     name: str
 
-    def offers_followups(self) -> bool: ...
+    def followups_available(self) -> int | None:
+        """How many follow-ups this source can answer; None for any number."""
 
     def ready(self, part: plan.Part, budget_s: float) -> bool:
         """False when the user chose to stop before this part."""
@@ -90,9 +91,8 @@ def practise(session: Session, walkthrough: Walkthrough, log: PracticeLog, sourc
 
 def _choose_followups(session: Session, walkthrough: Walkthrough, log: PracticeLog, source: AnswerSource) -> None:
     """Replace the placeholder with follow-ups aimed at the weakest stages answered."""
-    keys: list[str] = []
-    if source.offers_followups():
-        scores = {s: session.answers[s].score for s in session.stages if s in session.answers}
-        keys = plan.choose_followups(walkthrough, scores, rotation=max(0, log.count(session.design) - 1))
+    scores = {s: session.answers[s].score for s in session.stages if s in session.answers}
+    keys = plan.choose_followups(walkthrough, scores, rotation=max(0, log.count(session.design) - 1))
+    keys = keys[: source.followups_available()]
     at = session.parts.index(FOLLOWUPS_MARKER)
     log.set_parts(session, session.parts[:at] + keys + session.parts[at + 1:])

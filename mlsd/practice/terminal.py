@@ -89,8 +89,8 @@ class TerminalAnswers:
         except ImportError:  # Windows
             pass
 
-    def offers_followups(self) -> bool:
-        return True
+    def followups_available(self) -> int | None:
+        return None
 
     def ready(self, part: plan.Part, budget_s: float) -> bool:
         minutes = f" ({minutes_text(budget_s)})" if self.timer else ""
