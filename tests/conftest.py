@@ -3,25 +3,10 @@ runs the real command line in-process, the way a user's shell would."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from dataclasses import dataclass
-
 import pytest
+from helpers import CliResult
 
 from mlsd.cli.main import main
-
-
-@dataclass
-class CliResult:
-    code: int
-    out: str
-    err: str
-
-    def json(self):
-        return json.loads(self.out)
 
 
 @pytest.fixture(autouse=True)
@@ -46,11 +31,3 @@ def cli(capsys):
         return CliResult(code, captured.out, captured.err)
 
     return run
-
-
-def run_subprocess(args: list[str], home) -> CliResult:
-    """`python -m mlsd ARGS` in a fresh interpreter: the real entry point, end to end."""
-    env = {**os.environ, "MLSD_HOME": str(home), "NO_COLOR": "1"}
-    proc = subprocess.run([sys.executable, "-m", "mlsd", *args], capture_output=True, text=True, env=env,
-                          timeout=300)
-    return CliResult(proc.returncode, proc.stdout, proc.stderr)

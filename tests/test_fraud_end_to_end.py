@@ -13,9 +13,8 @@ import json
 
 import numpy as np
 import pytest
+from helpers import run_subprocess
 from sklearn.metrics import average_precision_score
-
-from tests.conftest import run_subprocess
 
 METRIC_FIELDS = {"name", "value", "unit", "higher_is_better", "target", "baseline", "oracle", "label", "met"}
 

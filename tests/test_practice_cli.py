@@ -8,9 +8,9 @@ import json
 
 import pytest
 import yaml
+from sample_answers import STRONG_PROBLEM, WEAK_DATA
 
 from mlsd import walkthrough
-from sample_answers import STRONG_PROBLEM, WEAK_DATA
 
 FRAUD = walkthrough.load("fraud")
 

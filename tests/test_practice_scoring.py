@@ -4,11 +4,11 @@ near zero, and a keyword list well below a real answer, whatever the spelling.""
 from __future__ import annotations
 
 import pytest
+from sample_answers import OFF_TOPIC, STRONG_PROBLEM
 
 from mlsd import walkthrough
 from mlsd.practice.scoring import canonical, content_stems, next_hint, score_answer, sentences
 from mlsd.walkthrough import RubricPoint
-from sample_answers import OFF_TOPIC, STRONG_PROBLEM
 
 FRAUD = walkthrough.load("fraud")
 

@@ -9,7 +9,6 @@ import subprocess
 import sys
 
 import pytest
-
 from sample_answers import STRONG_PROBLEM
 from terminal import Terminal
 

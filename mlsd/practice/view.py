@@ -20,7 +20,6 @@ from mlsd.practice.terminal import clock
 from mlsd.registry import DesignInfo
 from mlsd.walkthrough import Walkthrough
 
-
 MISSED_SHOWN = 12
 
 

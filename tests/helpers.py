@@ -1,0 +1,28 @@
+"""Helpers the tests share: the result of one CLI call, and running `python -m mlsd`
+in a fresh interpreter (the real entry point, end to end)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+    def json(self):
+        return json.loads(self.out)
+
+
+def run_subprocess(args: list[str], home) -> CliResult:
+    """`python -m mlsd ARGS` in a fresh interpreter: the real entry point, end to end."""
+    env = {**os.environ, "MLSD_HOME": str(home), "NO_COLOR": "1"}
+    proc = subprocess.run([sys.executable, "-m", "mlsd", *args], capture_output=True, text=True, env=env,
+                          timeout=300)
+    return CliResult(proc.returncode, proc.stdout, proc.stderr)
