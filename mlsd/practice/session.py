@@ -37,6 +37,10 @@ class AnswerSource(Protocol):
     def ask(self, part: plan.Part, budget_s: float, draft: str) -> Reply: ...
 
 
+class StageNumbers(Protocol):
+    def wait(self, stage: str) -> tuple[object | None, str | None]: ...
+
+
 class Presenter(Protocol):
     def part(self, part: plan.Part, number: int, total: int, budget_s: float) -> None: ...
 
@@ -44,13 +48,10 @@ class Presenter(Protocol):
 
     def reference(self, part: plan.Part) -> None: ...
 
-    def stage_numbers(self, stage: str, stage_run, error: str | None) -> None: ...
+    def stage_numbers(self, stage: str, numbers: StageNumbers) -> None:
+        """Wait for the stage's run (it started in the background) and show it."""
 
     def paused(self, session: Session) -> None: ...
-
-
-class StageNumbers(Protocol):
-    def wait(self, stage: str) -> tuple[object | None, str | None]: ...
 
 
 def practise(session: Session, walkthrough: Walkthrough, log: PracticeLog, source: AnswerSource,
@@ -84,7 +85,7 @@ def practise(session: Session, walkthrough: Walkthrough, log: PracticeLog, sourc
         presenter.scored(part, score, answer)
         presenter.reference(part)
         if numbers is not None and not part.is_followup:
-            presenter.stage_numbers(part.stage, *numbers.wait(part.stage))
+            presenter.stage_numbers(part.stage, numbers)
     log.finish(session)
     return session
 

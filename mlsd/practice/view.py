@@ -90,9 +90,11 @@ class RichPresenter:
         self.console.print(Panel(Markdown(part.reference), title="Reference answer", title_align="left",
                                  border_style="blue"))
 
-    def stage_numbers(self, stage: str, stage_run, error: str | None) -> None:
+    def stage_numbers(self, stage: str, numbers) -> None:
         from mlsd.render import render_stage
 
+        with self.console.status(f"Running the {stage} stage of {self.info.title}…"):
+            stage_run, error = numbers.wait(stage)
         if stage_run is None:
             self.console.print(f"[yellow]The {stage} stage could not run: {error}[/]")
             return
@@ -176,7 +178,8 @@ class QuietPresenter:
     def final(self, *args: Any) -> None:
         pass
 
-    def stage_numbers(self, stage: str, stage_run, error: str | None) -> None:
+    def stage_numbers(self, stage: str, numbers) -> None:
+        stage_run, error = numbers.wait(stage)
         if stage_run is None:
             self.numbers[stage] = {"error": error}
         else:
