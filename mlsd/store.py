@@ -55,7 +55,7 @@ MIGRATIONS: list[str] = [
     # ("problem" ... "monitoring", "followup:serving:0"); follow-ups join it when chosen.
     """
     CREATE TABLE practice_sessions (
-        id INTEGER PRIMARY KEY,
+        id INTEGER PRIMARY KEY AUTOINCREMENT,  -- numbers are shown to users: never reused
         design TEXT NOT NULL,
         parts TEXT NOT NULL,
         minutes_factor REAL NOT NULL,

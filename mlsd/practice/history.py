@@ -101,8 +101,13 @@ class PracticeLog:
         self.conn = store.conn
 
     def start(self, design: str, parts: list[str], minutes_factor: float, timer: bool, source: str) -> Session:
+        """A new open session. Earlier open sessions of the design that hold nothing
+        (no answer, no draft: stopped before the first clock) are dropped."""
         stamp = now()
         with self.conn:
+            self.conn.execute(
+                "DELETE FROM practice_sessions WHERE design=? AND status='open' AND draft IS NULL"
+                " AND id NOT IN (SELECT session_id FROM practice_answers)", (design,))
             cur = self.conn.execute(
                 "INSERT INTO practice_sessions(design, parts, minutes_factor, timer, source, version,"
                 " started_at, updated_at, status) VALUES (?,?,?,?,?,?,?,?, 'open')",
