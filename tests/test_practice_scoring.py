@@ -17,7 +17,8 @@ def test_spellings_meet():
     pairs = [("99th percentile", "p99"), ("P-99", "p99"), ("area under the precision-recall curve", "PR-AUC"),
              ("AUPRC", "pr auc"), ("authorisation", "authorization"), ("labelled", "labeled"),
              ("100ms", "100 ms"), ("re-ranking", "reranking"), ("real-time", "realtime"), ("10 times", "10x"),
-             ("A/B test", "ab test"), ("1,000", "1000")]
+             ("A/B test", "ab test"), ("1,000", "1000"),
+             ("fall back", "fallback"), ("roll-back", "rollback")]
     for a, b in pairs:
         assert content_stems(a) == content_stems(b), (a, b)
 

@@ -70,6 +70,7 @@ _CANONICAL: tuple[tuple[str, str], ...] = (
     (r"\b(real|on|off|near)[ -](time|line)\b", r"\1\2"),
     (r"\b(data|time|look|work|down|up)[ -](set|stamp|ahead|load|sample|sampling|sampled)\b", r"\1\2"),
     (r"\b(re|pre|co|non|de|un|multi|sub|post)-(?=[a-z])", r"\1"),   # re-rank -> rerank
+    (r"\b(fall|roll|look|back|warm|shut|cool)[ -](back|up|down|fill|off)s?\b", r"\1\2"),  # fall back -> fallback
     (r"isation", "ization"),
     (r"\b(authori|normali|optimi|recogni|summari|categori|prioriti|regulari|tokeni|materiali|"
      r"initiali|randomi|personali|utili|minimi|maximi|standardi|characteri|generali|visuali|"
