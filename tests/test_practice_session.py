@@ -39,3 +39,21 @@ def test_an_empty_open_session_is_dropped_when_a_new_one_starts():
         log.start("fraud", ["problem"], 1.0, True, "terminal")
         ids = [s.id for s in log.sessions()]
         assert empty.id not in ids and with_draft.id in ids
+
+
+def test_an_answer_the_store_cannot_take_is_shown_to_copy(capsys):
+    import pytest
+
+    from mlsd.cli.common import console
+    from mlsd.errors import StoreError
+    from mlsd.practice.view import RichPresenter
+    from mlsd.registry import get_design
+
+    with Store.open() as store:
+        log = PracticeLog(store)
+        session = log.start("fraud", ["problem"], 1.0, False, "file")
+        store.conn.execute("PRAGMA query_only=ON")  # the disk is full, the file read-only...
+        presenter = RichPresenter(console, get_design("fraud"), FRAUD)
+        with pytest.raises(StoreError, match="cannot write to the results database"):
+            practise(session, FRAUD, log, FileAnswers({"problem": "My carefully typed answer."}), presenter, None)
+    assert "My carefully typed answer." in capsys.readouterr().out

@@ -8,11 +8,14 @@ that one is kept as a draft when the session is left on purpose).
 from __future__ import annotations
 
 import json
+import sqlite3
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 import mlsd
+from mlsd.errors import StoreError
 from mlsd.store import Store
 
 FOLLOWUPS_MARKER = "followups"  # a placeholder in `parts` until follow-ups are chosen
@@ -99,12 +102,23 @@ class PracticeLog:
 
     def __init__(self, store: Store) -> None:
         self.conn = store.conn
+        self.path = store.path
+
+    @contextmanager
+    def _writing(self):
+        """One transaction; a database that cannot be written is a StoreError, not a traceback."""
+        try:
+            with self.conn:
+                yield
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot write to the results database {self.path}: {exc}. "
+                             "Free disk space or set MLSD_HOME to a writable folder.") from None
 
     def start(self, design: str, parts: list[str], minutes_factor: float, timer: bool, source: str) -> Session:
         """A new open session. Earlier open sessions of the design that hold nothing
         (no answer, no draft: stopped before the first clock) are dropped."""
         stamp = now()
-        with self.conn:
+        with self._writing():
             self.conn.execute(
                 "DELETE FROM practice_sessions WHERE design=? AND status='open' AND draft IS NULL"
                 " AND id NOT IN (SELECT session_id FROM practice_answers)", (design,))
@@ -116,7 +130,7 @@ class PracticeLog:
         return self.session(int(cur.lastrowid))
 
     def save_answer(self, session: Session, answer: Answer) -> None:
-        with self.conn:
+        with self._writing():
             self.conn.execute(
                 "INSERT OR REPLACE INTO practice_answers(session_id, part, stage, question, answer, skipped, hints,"
                 " score, points, seconds, budget_s, answered_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -129,18 +143,18 @@ class PracticeLog:
         session.draft = None
 
     def set_parts(self, session: Session, parts: list[str]) -> None:
-        with self.conn:
+        with self._writing():
             self.conn.execute("UPDATE practice_sessions SET parts=? WHERE id=?", (json.dumps(parts), session.id))
         session.parts = parts
 
     def save_draft(self, session: Session, part: str, text: str) -> None:
         draft = {"part": part, "text": text} if text.strip() else None
-        with self.conn:
+        with self._writing():
             self._touch(session, draft=draft)
         session.draft = draft
 
     def finish(self, session: Session) -> None:
-        with self.conn:
+        with self._writing():
             self.conn.execute("UPDATE practice_sessions SET status='finished', updated_at=? WHERE id=?",
                               (now(), session.id))
         session.status = "finished"

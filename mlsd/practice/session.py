@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from mlsd.errors import StoreError
 from mlsd.practice import plan
 from mlsd.practice.history import FOLLOWUPS_MARKER, Answer, PracticeLog, Session
 from mlsd.practice.scoring import Score, score_answer
@@ -53,6 +54,9 @@ class Presenter(Protocol):
 
     def paused(self, session: Session) -> None: ...
 
+    def unsaved(self, text: str) -> None:
+        """Show an answer the store could not take."""
+
 
 def practise(session: Session, walkthrough: Walkthrough, log: PracticeLog, source: AnswerSource,
              presenter: Presenter, numbers: StageNumbers | None) -> Session:
@@ -73,7 +77,11 @@ def practise(session: Session, walkthrough: Walkthrough, log: PracticeLog, sourc
         draft = session.draft["text"] if session.draft and session.draft.get("part") == key else ""
         reply = source.ask(part, budget_s, draft)
         if reply.action == "quit":
-            log.save_draft(session, key, reply.text)
+            try:
+                log.save_draft(session, key, reply.text)
+            except StoreError:
+                presenter.unsaved(reply.text)
+                raise
             presenter.paused(session)
             return session
         skipped = reply.action == "skip"
@@ -81,7 +89,11 @@ def practise(session: Session, walkthrough: Walkthrough, log: PracticeLog, sourc
         score = score_answer(text, part.rubric, reply.hints)
         answer = Answer(key, part.stage, "\n".join(part.questions), text, skipped, list(reply.hints), score.score,
                         [p.to_dict() for p in score.points], reply.seconds, round(budget_s, 1))
-        log.save_answer(session, answer)  # recorded before anything else can go wrong
+        try:
+            log.save_answer(session, answer)  # recorded before anything else can go wrong
+        except StoreError:
+            presenter.unsaved(text)  # so the user can copy it before the error ends the session
+            raise
         presenter.scored(part, score, answer)
         presenter.reference(part)
         if numbers is not None and not part.is_followup:

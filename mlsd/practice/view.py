@@ -107,6 +107,11 @@ class RichPresenter:
         self.console.print(f"\nSaved session #{session.id}: {len(session.answers)} answered, {len(left)} to go{then}. "
                            f"Continue with: [bold]mlsd practice {session.design} --resume[/]")
 
+    def unsaved(self, text: str) -> None:
+        if text.strip():
+            self.console.print("[yellow]This answer could not be saved; here it is to copy:[/]")
+            self.console.print(text, markup=False, highlight=False)
+
     def final(self, report: dict[str, Any]) -> None:
         table = Table(title=f"Session #{report['session']} · {self.info.title}", title_justify="left",
                       title_style="bold", header_style="bold", show_edge=False)
@@ -160,23 +165,10 @@ class QuietPresenter:
     def __init__(self) -> None:
         self.numbers: dict[str, Any] = {}
 
-    def intro(self, *args: Any) -> None:
-        pass
+    def _ignore(self, *args: Any) -> None:
+        """Nothing on the screen under --json."""
 
-    def part(self, *args: Any) -> None:
-        pass
-
-    def scored(self, *args: Any) -> None:
-        pass
-
-    def reference(self, *args: Any) -> None:
-        pass
-
-    def paused(self, *args: Any) -> None:
-        pass
-
-    def final(self, *args: Any) -> None:
-        pass
+    intro = part = scored = reference = paused = final = unsaved = _ignore
 
     def stage_numbers(self, stage: str, numbers) -> None:
         stage_run, error = numbers.wait(stage)
