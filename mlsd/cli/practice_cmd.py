@@ -83,32 +83,27 @@ def practice(
     if answer_data is None and not sys.stdin.isatty():
         raise UsageError("practice reads answers typed at a terminal; for scripted use pass --answers FILE "
                          "(a YAML file: stage name -> answer text).")
-    practisable = walkthrough.available()
 
     with Store.open() as store:
         log = PracticeLog(store)
         if resume:
-            session = log.latest_open(info.slug if info else None)
-            if session is None:
-                which = f" of {info.slug}" if info else ""
-                start = f"mlsd practice {info.slug}" if info else "mlsd practice fraud"
-                raise UsageError(f"no unfinished practice session{which} to resume. Start one with: {start}")
+            session = _session_to_resume(log, info)
             info = get_design(session.design)
-            wt = walkthrough.load(info.slug)
         else:
             if random_design:
-                summary = progress_summary(log.sessions(), practisable)
-                info = get_design(pick_random(summary["designs"], practisable, random.Random()))
-            wt = walkthrough.load(info.slug)
+                summary = progress_summary(log.sessions(), walkthrough.available())
+                info = get_design(pick_random(summary["designs"], walkthrough.available(), random.Random()))
+            walkthrough.load(info.slug)  # a design without a walkthrough fails here, before a session exists
             keys = plan.stage_keys(stage)
-            factor = plan.minutes_factor(minutes, keys)
             waiting = log.latest_open(info.slug)
             source_name = "file" if answer_data is not None else "editor" if editor else "terminal"
-            session = log.start(info.slug, keys + [FOLLOWUPS_MARKER], factor, not no_timer, source_name)
-            if waiting is not None and not as_json:
+            session = log.start(info.slug, keys + [FOLLOWUPS_MARKER], plan.minutes_factor(minutes, keys),
+                                not no_timer, source_name)
+            if waiting is not None and (waiting.answers or waiting.draft) and not as_json:
                 err_console.print(f"[dim]Session #{waiting.id} of {info.slug} is unfinished "
                                   f"({len(waiting.answers)} answered); 'mlsd practice {info.slug} --resume' "
                                   "continues the newest unfinished one.[/]")
+        wt = walkthrough.load(info.slug)
         timer = session.timer and not no_timer and answer_data is None
 
         numbers = None
@@ -148,3 +143,15 @@ def practice(
             print(json.dumps(report, indent=2))
         elif session.status == "finished":
             presenter.final(report)
+
+
+def _session_to_resume(log, info):
+    """The newest unfinished session, of this design or of any; a usage error if none."""
+    from mlsd.errors import UsageError
+
+    session = log.latest_open(info.slug if info else None)
+    if session is None:
+        which = f" of {info.slug}" if info else ""
+        start = f"mlsd practice {info.slug if info else 'fraud'}"
+        raise UsageError(f"no unfinished practice session{which} to resume. Start one with: {start}")
+    return session
