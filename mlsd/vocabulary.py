@@ -35,6 +35,12 @@ VOCABULARY: dict[str, tuple[str, bool | None, str]] = {
     "bleu": ("", True, "BLEU"),
     "chrf": ("", True, "chrF"),
     "cider": ("", True, "CIDEr"),
+    "object_f1": ("", True, "object F1 (names the objects that are there)"),
+    "vocabulary_size": ("count", None, "vocabulary size"),
+    "leakage_share": ("", False, "test items whose content is also in train"),
+    "batching_speedup": ("x", True, "throughput gain of dynamic batching over batch-1"),
+    "cache_hit_rate": ("", True, "cache hit rate"),
+    "quantized_speedup": ("x", True, "latency gain of int8 over float32"),
     "wer": ("", False, "word error rate"),
     "cer": ("", False, "character error rate"),
     "rtf": ("x", False, "real-time factor"),
@@ -45,6 +51,7 @@ VOCABULARY: dict[str, tuple[str, bool | None, str]] = {
     "drift_alarm_day": ("day", False, "first drift alarm (day)"),
     "label_alarm_day": ("day", False, "first label-based alarm (day)"),
     "recovery_pr_auc": ("", True, "PR-AUC after retraining"),
+    "recovery_bleu": ("", True, "BLEU-4 after retraining"),
     "review_queue_peak": ("count", False, "peak daily review queue"),
 }
 
