@@ -20,7 +20,6 @@ from mlsd.latency import LatencyReport, summarize
 if TYPE_CHECKING:
     import numpy
 
-SPIN_NS = 200_000  # sleep until this close to an arrival, then spin the rest (~0.2 ms)
 
 
 @dataclass(frozen=True)
@@ -100,9 +99,8 @@ def offered_load(
 
 
 def _sleep_until(due_ns: int, clock: Callable[[], int]) -> None:
-    """Sleep for most of the remaining time, spin the last ~0.2 ms (sleep overshoots)."""
+    """Sleep until the arrival time. No busy-wait: a spinning Python thread holds the GIL
+    and would starve the very server it is measuring (sleep overshoots by ~0.1 ms)."""
     remaining_ns = due_ns - clock()
-    if remaining_ns > SPIN_NS:
-        time.sleep((remaining_ns - SPIN_NS) / 1e9)
-    while clock() < due_ns:
-        pass
+    if remaining_ns > 0:
+        time.sleep(remaining_ns / 1e9)

@@ -50,6 +50,7 @@ VOCABULARY: dict[str, tuple[str, bool | None, str]] = {
     "psi_max": ("", False, "largest PSI"),
     "drift_alarm_day": ("day", False, "first drift alarm (day)"),
     "label_alarm_day": ("day", False, "first label-based alarm (day)"),
+    "confidence_alarm_day": ("day", False, "first model-confidence alarm (day)"),
     "recovery_pr_auc": ("", True, "PR-AUC after retraining"),
     "recovery_bleu": ("", True, "BLEU-4 after retraining"),
     "review_queue_peak": ("count", False, "peak daily review queue"),

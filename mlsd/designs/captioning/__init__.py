@@ -21,7 +21,7 @@ class CaptioningConfig:
     batch_size: int = 64
     learning_rate: float = 0.003
     max_len: int = 20  # decoding stops here
-    serving_requests: int = 300  # per offered-load level
+    serving_requests: int = 200  # per offered-load level
     max_batch_size: int = 32
     max_queue_delay_ms: float = 10.0
     cache_requests: int = 2000
@@ -74,7 +74,7 @@ DESIGN = DesignInfo(
     patterns=("encoder-decoder", "beam search", "dynamic batching"),
     config=CaptioningConfig,
     scales={
-        "tiny": {"n_train": 1200, "n_val": 150, "n_test": 200, "epochs": 6, "serving_requests": 150,
+        "tiny": {"n_train": 1200, "n_val": 150, "n_test": 200, "epochs": 6, "serving_requests": 120,
                  "cache_requests": 600, "monitor_days": 8, "images_per_day": 100, "labelled_per_day": 25,
                  "annotation_batch": 300, "retrain_epochs": 3},
         "default": {},

@@ -34,6 +34,10 @@ class Split:
         return Split([self.scenes[i] for i in index], self.images[index],
                      [self.references[i] for i in index], [self.oracle[i] for i in index])
 
+    def concat(self, other: Split) -> Split:
+        return Split(self.scenes + other.scenes, np.concatenate([self.images, other.images]),
+                     self.references + other.references, self.oracle + other.oracle)
+
     @property
     def streams(self) -> list[list[str]]:
         """References as sacrebleu wants them: one list per reference position."""

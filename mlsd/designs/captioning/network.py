@@ -226,3 +226,20 @@ def multiply_adds(cfg: NetConfig, image_size: int, vocab_size: int, words: float
                 + positions * f                                                 # context
                 + (cfg.hidden_dim + f) * vocab_size)                            # word logits
     return float(encoder + positions * f * cfg.attention_dim + words * beam * per_word)
+
+
+def expand_vocabulary(model: Captioner, vocab: Vocabulary) -> Captioner:
+    """A copy of the model that knows more words: every weight is kept, the rows of the
+    word embedding and output layer are copied for the words both vocabularies share,
+    and the new words start from the layer's own initialisation."""
+    bigger = Captioner(vocab, model.cfg)
+    state = model.state_dict()
+    word_rows = ("decoder.embed.weight", "decoder.out.weight", "decoder.out.bias")
+    bigger.load_state_dict({k: v for k, v in state.items() if k not in word_rows}, strict=False)
+    shared = [(vocab.stoi[w], i) for i, w in enumerate(model.vocab.itos) if w in vocab.stoi]
+    new_index, old_index = (torch.tensor(x) for x in zip(*shared))
+    with torch.no_grad():
+        for name in word_rows:
+            target = bigger.state_dict()[name]
+            target[new_index] = state[name][old_index]
+    return bigger
