@@ -13,6 +13,8 @@ from mlsd.designs.captioning.training import decode, scores, train
 from mlsd.results import Chart, Series, StageResult, Table, metric
 
 BEAM_WIDTHS = (1, 3, 5)
+EXPORT_COLUMNS = {"greedy": "greedy", "beam 3": "beam_3", "beam 5": "beam_5", "most frequent caption": "most_frequent",
+                  "nearest-neighbour retrieval": "retrieval", "a further human caption (oracle)": "human_oracle"}
 SHADES = " .:-=+*#%@"
 
 
@@ -118,7 +120,7 @@ def run(ctx) -> StageResult:
         exports={"test_captions": {
             "image": np.arange(len(test)),
             **{f"ref_{i + 1}": np.array([r[i] for r in test.references]) for i in range(cfg.references)},
-            **{name.split(" (")[0].replace(" ", "_").replace("-", "_"): np.array(h) for name, h in hypotheses.items()},
+            **{EXPORT_COLUMNS[name]: np.array(h) for name, h in hypotheses.items()},
         }},
     )
 
