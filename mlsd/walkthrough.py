@@ -73,8 +73,12 @@ class Walkthrough:
 
 
 def available() -> list[str]:
+    """Slugs of the designs whose walkthrough is written, in learning order."""
+    from mlsd.registry import all_designs
+
     folder = resources.files("mlsd.walkthroughs")
-    return sorted(p.name[:-3] for p in folder.iterdir() if p.name.endswith(".md"))
+    written = {p.name[:-3] for p in folder.iterdir() if p.name.endswith(".md")}
+    return [d.slug for d in all_designs() if d.slug in written]
 
 
 def load(slug: str) -> Walkthrough:
