@@ -35,12 +35,18 @@ def list_designs(
         return
     table = Table(title="mlsd: ten executable ML system designs, in learning order", title_justify="left",
                   header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
-    for column in ("#", "slug", "design", "difficulty", "budget", "primary metrics", "learn first", "status"):
+    wide = console.width >= 120  # an 80-column terminal keeps the columns people choose by
+    columns = ["#", "slug", "design", "difficulty", "budget", "primary metrics", "learn first", "status"]
+    if not wide:
+        columns = [c for c in columns if c not in ("difficulty", "learn first")]
+    for column in columns:
         table.add_column(column, no_wrap=column in ("#", "slug", "status", "budget"))
     for d in designs:
         status = "[green]runs[/]" if d.executable else "[dim]not yet[/]"
-        table.add_row(str(d.order), d.slug, d.title, d.difficulty, d.latency_budget_text,
-                      ", ".join(d.primary_metrics), ", ".join(d.prerequisites) or "-", status)
+        cells = {"#": str(d.order), "slug": d.slug, "design": d.title, "difficulty": d.difficulty,
+                 "budget": d.latency_budget_text, "primary metrics": ", ".join(d.primary_metrics),
+                 "learn first": ", ".join(d.prerequisites) or "-", "status": status}
+        table.add_row(*(cells[c] for c in columns))
     console.print(table)
     console.print("Next: [bold]mlsd learn fraud[/], then [bold]mlsd run fraud[/]. "
                   "'not yet' designs are listed with their metadata; running one says so.")
