@@ -135,6 +135,7 @@ def _serve(ctx) -> StageResult:
                  f"capacity, p99 {dynamic.p99_ms:.0f} ms against {batch1.p99_ms:,.0f} ms ({decoder}, one worker).",
         metrics=[
             *dynamic.metrics(budget_ms=budget),
+            metric("compute_floor_p50_ms", single.p50_ms, label="compute floor p50 (one image, no queue)"),
             metric("batching_speedup", speedup, label=f"throughput, dynamic / batch-1 at {top:.0f}x load"),
             metric("cache_hit_rate", hit_rate, label=f"cache hit rate ({cfg.cache_capacity} entries, Zipf stream)"),
             metric("quantized_speedup", single.p50_ms / int8_latency.p50_ms, label="p50 float32 / int8 (batch 1)"),
