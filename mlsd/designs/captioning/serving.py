@@ -64,7 +64,8 @@ def cache_comparison(service: CaptionService, images: np.ndarray, cfg, rng) -> t
         return hit
 
     with_cache = measure_latency(cached, stream, warmup=0)
-    without = measure_latency(lambda i: service.caption_one(images[i]), stream[:LATENCY_PROBE], warmup=20)
+    probe = min(LATENCY_PROBE, cfg.serving_requests)
+    without = measure_latency(lambda i: service.caption_one(images[i]), stream[:probe], warmup=20)
     return cache.hit_rate, [with_cache, without], len(set(stream.tolist()))
 
 
