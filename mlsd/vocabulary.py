@@ -41,6 +41,8 @@ VOCABULARY: dict[str, tuple[str, bool | None, str]] = {
     "batching_speedup": ("x", True, "throughput gain of dynamic batching over batch-1"),
     "cache_hit_rate": ("", True, "cache hit rate"),
     "quantized_speedup": ("x", True, "latency gain of int8 over float32"),
+    "interleaving_queries": ("count", False, "queries interleaving needed for a significant verdict"),
+    "ab_test_queries": ("count", False, "queries per arm an A/B test needed for a significant verdict"),
     "wer": ("", False, "word error rate"),
     "cer": ("", False, "character error rate"),
     "rtf": ("x", False, "real-time factor"),
