@@ -19,6 +19,7 @@ VOCABULARY: dict[str, tuple[str, bool | None, str]] = {
     "feature_consistency_mismatches": ("count", False, "serving vs training feature mismatches"),
     # ranking and retrieval
     "recall_at_10": ("", True, "recall@10"),
+    "candidate_recall": ("", True, "relevant documents inside the retrieval cut"),
     "ndcg_at_10": ("", True, "NDCG@10"),
     "mrr": ("", True, "MRR"),
     # classification

@@ -114,7 +114,8 @@ def run(ctx) -> StageResult:
             "LambdaMART learns how to weigh lexical match, topical match, quality and freshness; the judged "
             "labels say what relevance is, which no single retriever's score can.",
             "Trained on raw clicks the ranker learns what the production ranker showed on top; dividing each "
-            "click by the examination probability of its position removes most of that bias.",
+            "click by the examination probability of its position wins back part of the gap to judged labels "
+            "(clicks still only cover the ten results users saw).",
         ],
         artifacts={"lambdamart": judged, "reranker": reranker, "test_rankings": rankings},
         exports={"runs": {

@@ -53,7 +53,7 @@ def run(ctx) -> StageResult:
             metric("rows", cfg.n_docs, label="documents"),
             metric("ndcg_at_10", ndcg, oracle=ideal_ndcg, label="NDCG@10 of BM25 (oracle: true relevance order)"),
             metric("mrr", mrr, oracle=ideal_mrr, label="MRR of BM25 (first document of grade 2+)"),
-            metric("recall_at_10", float(recall), label=f"share of grade 2+ documents in BM25's top {cfg.candidates}"),
+            metric("candidate_recall", float(recall), label=f"share of grade 2+ documents in BM25's top {cfg.candidates}"),
             metric("peak_tps", cfg.production_qps, label="peak queries per second (assumed traffic)"),
         ],
         tables=[
