@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from contextlib import contextmanager
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -85,3 +86,18 @@ def measure_latency(
         handle(request)
         samples.append(clock() - t0)
     return summarize(samples, (clock() - started) / 1e9)
+
+
+@contextmanager
+def one_intra_op_thread():
+    """Run torch with one intra-op thread, as a model server runs each worker. On two
+    cores, two OpenMP threads spinning beside a load generator and a batcher starve
+    them, and the measurement shows the contention instead of the server."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)

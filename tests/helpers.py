@@ -26,3 +26,16 @@ def run_subprocess(args: list[str], home) -> CliResult:
     proc = subprocess.run([sys.executable, "-m", "mlsd", *args], capture_output=True, text=True, env=env,
                           timeout=300)
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+def stage_result(run: dict, name: str) -> dict:
+    """One stage's result from `mlsd run --json` output."""
+    return next(s for s in run["stages"] if s["stage"] == name)["result"]
+
+
+def stage_metrics(run: dict, name: str) -> dict:
+    return {m["name"]: m for m in stage_result(run, name)["metrics"]}
+
+
+def stage_table(run: dict, name: str, title_start: str) -> dict:
+    return next(t for t in stage_result(run, name)["tables"] if t["title"].startswith(title_start))

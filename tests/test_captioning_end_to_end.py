@@ -14,7 +14,7 @@ import csv
 
 import pytest
 import sacrebleu
-from helpers import run_subprocess
+from helpers import run_subprocess, stage_metrics, stage_table
 
 from mlsd.cider import cider_d
 
@@ -28,16 +28,12 @@ def captioning(tmp_path_factory):
     return {"results": result.json(), "export": export}
 
 
-def stage(run, name):
-    return next(s for s in run["results"]["stages"] if s["stage"] == name)["result"]
-
-
 def metrics(run, name):
-    return {m["name"]: m for m in stage(run, name)["metrics"]}
+    return stage_metrics(run["results"], name)
 
 
 def table(run, name, title_start):
-    return next(t for t in stage(run, name)["tables"] if t["title"].startswith(title_start))
+    return stage_table(run["results"], name, title_start)
 
 
 def test_every_stage_runs(captioning):

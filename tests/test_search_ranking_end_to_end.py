@@ -14,7 +14,7 @@ from collections import defaultdict
 
 import numpy as np
 import pytest
-from helpers import run_subprocess
+from helpers import run_subprocess, stage_metrics, stage_table
 
 
 @pytest.fixture(scope="module")
@@ -26,16 +26,12 @@ def search(tmp_path_factory):
     return {"results": result.json(), "export": export}
 
 
-def stage(run, name):
-    return next(s for s in run["results"]["stages"] if s["stage"] == name)["result"]
-
-
 def metrics(run, name):
-    return {m["name"]: m for m in stage(run, name)["metrics"]}
+    return stage_metrics(run["results"], name)
 
 
 def table(run, name, title_start):
-    return next(t for t in stage(run, name)["tables"] if t["title"].startswith(title_start))
+    return stage_table(run["results"], name, title_start)
 
 
 def ndcg_table(run):

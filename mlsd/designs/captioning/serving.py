@@ -13,7 +13,7 @@ import numpy as np
 
 from mlsd.batching import DynamicBatcher
 from mlsd.cache import ResultCache
-from mlsd.latency import LATENCY_COLUMNS, measure_latency
+from mlsd.latency import LATENCY_COLUMNS, measure_latency, one_intra_op_thread
 from mlsd.loadgen import offered_load
 from mlsd.results import StageResult, Table, metric
 
@@ -82,16 +82,8 @@ def quantized(model):
 
 
 def run(ctx) -> StageResult:
-    import torch
-
-    # One intra-op thread per model worker, as servers run them: two OpenMP threads spinning
-    # beside the load generator and the batcher would oversubscribe two cores.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with one_intra_op_thread():
         return _serve(ctx)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _serve(ctx) -> StageResult:

@@ -12,7 +12,7 @@ import numpy as np
 
 from mlsd.cache import ResultCache
 from mlsd.designs.search_ranking.ranking import Retrievers, ndcg_at, rrf
-from mlsd.latency import LATENCY_COLUMNS, measure_latency, summarize
+from mlsd.latency import LATENCY_COLUMNS, measure_latency, one_intra_op_thread, summarize
 from mlsd.results import StageResult, Table, metric
 
 TARGET_UTILISATION = 0.6
@@ -48,14 +48,8 @@ class Cascade:
 
 
 def run(ctx) -> StageResult:
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # one intra-op thread per worker, as model servers run
-    try:
+    with one_intra_op_thread():
         return _serve(ctx)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _serve(ctx) -> StageResult:
