@@ -47,6 +47,8 @@ VOCABULARY: dict[str, tuple[str, bool | None, str]] = {
     "wer": ("", False, "word error rate"),
     "cer": ("", False, "character error rate"),
     "rtf": ("x", False, "real-time factor"),
+    "der": ("", False, "diarization error rate"),
+    "final_latency_p99_ms": ("ms", False, "final result after the end of audio, p99"),
     # data and monitoring
     "rows": ("count", None, "rows"),
     "validation_issues": ("count", False, "data validation issues found"),
