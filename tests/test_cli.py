@@ -75,7 +75,7 @@ def test_learn_renders_one_stage(cli):
     (["run", "fraud", "--set", "days=5"], "days must be at least"),
     (["run", "fraud", "--export", "/proc/no/such/place"], "cannot create export folder"),
     (["run", "fraud", "--sclae", "tiny"], "No such option"),
-    (["learn", "speech"], "not written yet"),
+    (["learn", "translation"], "not written yet"),
     (["learn", "fraud", "--stage", "deploy"], "unknown stage"),
     (["compare", "latency", "--scale", "xl"], "unknown scale"),
     (["bogus"], "No such command"),

@@ -111,7 +111,8 @@ def test_random_picks_a_design_that_has_a_walkthrough(cli, full_answers):
     (["practice", "fraud", "--resume", "--answers", "{answers}"], "no unfinished practice session of fraud"),
     (["practice", "frad", "--no-run"], "Did you mean 'fraud'"),
     (["practice", "fraud", "--stage", "modle"], "Did you mean 'model'"),
-    (["practice", "speech", "--answers", "{answers}", "--no-run"], "walkthrough for 'speech' is not written yet"),
+    (["practice", "translation", "--answers", "{answers}", "--no-run"],
+     "walkthrough for 'translation' is not written yet"),
     (["practice", "fraud", "--minutes", "0", "--answers", "{answers}"], "--minutes must be positive"),
     (["progress", "--export", "history.txt"], ".json or .csv"),
 ])

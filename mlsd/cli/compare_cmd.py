@@ -53,7 +53,7 @@ def latency(
         rows.append({
             "design": design.slug, "budget_ms": design.latency_budget_ms,
             "p50_ms": values["latency_p50_ms"], "p95_ms": values["latency_p95_ms"], "p99_ms": p99,
-            "throughput_rps": values["throughput_rps"], "compute_floor_p50_ms": values.get("compute_floor_p50_ms"),
+            "throughput_rps": values.get("throughput_rps"), "compute_floor_p50_ms": values.get("compute_floor_p50_ms"),
             "headroom": design.latency_budget_ms / p99 if p99 > 0 else None,
             "within_budget": p99 <= design.latency_budget_ms, "run_id": found["run_id"],
             "started_at": found["started_at"],
@@ -69,7 +69,8 @@ def latency(
     for column in ("design", "budget", "p50", "p95", "p99", "req/s", "headroom", ""):
         table.add_column(column, justify="left" if column in ("design", "") else "right", no_wrap=True)
     for r in rows:
+        rps = "—" if r["throughput_rps"] is None else f"{r['throughput_rps']:,.0f}"
         table.add_row(r["design"], f"{r['budget_ms']:g}", f"{r['p50_ms']:.3f}", f"{r['p95_ms']:.3f}",
-                      f"{r['p99_ms']:.3f}", f"{r['throughput_rps']:,.0f}", f"{r['headroom']:,.0f}x",
+                      f"{r['p99_ms']:.3f}", rps, f"{r['headroom']:,.0f}x",
                       "[green]✓ within[/]" if r["within_budget"] else "[red]✗ over[/]")
     console.print(table)

@@ -105,6 +105,7 @@ def _serve(ctx) -> StageResult:
             metric("latency_p99_ms", first.p99_ms, target=budget, label="first partial result, p99"),
             metric("final_latency_p99_ms", last.p99_ms),
             metric("rtf", rtf, target=1.0, label="real-time factor (streaming, one thread)"),
+            metric("throughput_rps", 1 / rtf, label="real-time streams one worker keeps up with (1 / RTF)"),
             metric("wer", stream_wer, baseline=full_wer, label="WER streaming (baseline: full context)"),
             metric("batching_speedup", speedup,
                    label=f"{len(batch_feats)} concurrent streams batched per step vs one at a time"),
