@@ -39,3 +39,13 @@ def stage_metrics(run: dict, name: str) -> dict:
 
 def stage_table(run: dict, name: str, title_start: str) -> dict:
     return next(t for t in stage_result(run, name)["tables"] if t["title"].startswith(title_start))
+
+
+def tiny_run(tmp_path_factory, design: str) -> dict:
+    """`mlsd run DESIGN --scale tiny --json --export DIR` in a fresh interpreter and home:
+    the parsed results and the export folder, for a module-scoped fixture."""
+    home = tmp_path_factory.mktemp("home")
+    export = tmp_path_factory.mktemp("export")
+    result = run_subprocess(["run", design, "--scale", "tiny", "--json", "--export", str(export)], home)
+    assert result.code == 0, result.err
+    return {"results": result.json(), "export": export}

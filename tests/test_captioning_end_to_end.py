@@ -14,18 +14,14 @@ import csv
 
 import pytest
 import sacrebleu
-from helpers import run_subprocess, stage_metrics, stage_table
+from helpers import stage_metrics, stage_table, tiny_run
 
 from mlsd.cider import cider_d
 
 
 @pytest.fixture(scope="module")
 def captioning(tmp_path_factory):
-    home = tmp_path_factory.mktemp("home")
-    export = tmp_path_factory.mktemp("export")
-    result = run_subprocess(["run", "captioning", "--scale", "tiny", "--json", "--export", str(export)], home)
-    assert result.code == 0, result.err
-    return {"results": result.json(), "export": export}
+    return tiny_run(tmp_path_factory, "captioning")
 
 
 def metrics(run, name):

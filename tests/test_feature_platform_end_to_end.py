@@ -14,16 +14,12 @@ import csv
 
 import numpy as np
 import pytest
-from helpers import run_subprocess, stage_metrics, stage_table
+from helpers import stage_metrics, stage_table, tiny_run
 
 
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory):
-    home = tmp_path_factory.mktemp("home")
-    export = tmp_path_factory.mktemp("export")
-    result = run_subprocess(["run", "feature-platform", "--scale", "tiny", "--json", "--export", str(export)], home)
-    assert result.code == 0, result.err
-    return {"results": result.json(), "export": export}
+    return tiny_run(tmp_path_factory, "feature-platform")
 
 
 def test_streaming_and_batch_computations_agree(platform):

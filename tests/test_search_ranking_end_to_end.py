@@ -14,16 +14,12 @@ from collections import defaultdict
 
 import numpy as np
 import pytest
-from helpers import run_subprocess, stage_metrics, stage_table
+from helpers import stage_metrics, stage_table, tiny_run
 
 
 @pytest.fixture(scope="module")
 def search(tmp_path_factory):
-    home = tmp_path_factory.mktemp("home")
-    export = tmp_path_factory.mktemp("export")
-    result = run_subprocess(["run", "search-ranking", "--scale", "tiny", "--json", "--export", str(export)], home)
-    assert result.code == 0, result.err
-    return {"results": result.json(), "export": export}
+    return tiny_run(tmp_path_factory, "search-ranking")
 
 
 def metrics(run, name):

@@ -13,16 +13,12 @@ import csv
 
 import jiwer
 import pytest
-from helpers import run_subprocess, stage_metrics, stage_table
+from helpers import stage_metrics, stage_table, tiny_run
 
 
 @pytest.fixture(scope="module")
 def speech(tmp_path_factory):
-    home = tmp_path_factory.mktemp("home")
-    export = tmp_path_factory.mktemp("export")
-    result = run_subprocess(["run", "speech", "--scale", "tiny", "--json", "--export", str(export)], home)
-    assert result.code == 0, result.err
-    return {"results": result.json(), "export": export}
+    return tiny_run(tmp_path_factory, "speech")
 
 
 def by_label(run, stage):
