@@ -71,7 +71,7 @@ def run(ctx) -> StageResult:
             "model learns from the future, looks excellent offline, and disappoints in production.",
             f"The positive rate is {test_y.mean():.1%}: AUC, not accuracy, compares the rankings.",
         ],
-        artifacts={"model": champion, "train_matrix": pit_train, "test_points": (test_u, test_t)},
+        artifacts={"model": champion, "test_points": (test_u, test_t)},
         exports={"training_sets": {"user_id": train_u, "t": train_t, "label": train_y,
                                    **{f"pit_{d.name}": pit_train[:, i] for i, d in enumerate(defs)},
                                    **{f"naive_{d.name}": naive_train[:, i] for i, d in enumerate(defs)}}},

@@ -136,7 +136,7 @@ class OfflineStore:
 
         self.defs = defs
         self.db = duckdb.connect()
-        self.db.register("events_view", _arrow_free_table(events.columns()))
+        self.db.register("events_view", events.columns())  # DuckDB reads a dict of numpy arrays
         self.db.execute("CREATE TABLE events AS SELECT * FROM events_view")
         self.db.execute(f"CREATE TABLE snapshots AS {offline_sql(defs, allowed_lateness)}")
         self.dropped = len(events) - self.db.execute("SELECT count(*) FROM snapshots").fetchall()[0][0]
@@ -170,11 +170,6 @@ class OfflineStore:
 def _floats(column) -> np.ndarray:
     """A DuckDB result column as floats, NULL as NaN (fetchnumpy masks NULLs)."""
     return np.ma.filled(np.ma.asarray(column).astype(float), np.nan)
-
-
-def _arrow_free_table(columns: dict[str, np.ndarray]):
-    """DuckDB reads a dict of numpy arrays directly (no pandas or pyarrow needed)."""
-    return {name: np.asarray(values) for name, values in columns.items()}
 
 
 def as_of(snapshots: Snapshots, user: int, t: float) -> tuple[np.ndarray | None, float | None]:

@@ -30,6 +30,7 @@ class Retrievers:
     doc_vectors: np.ndarray  # (docs, dim) L2-normalised LSA vectors
     index: object           # faiss.IndexFlatIP over doc_vectors
     corpus: Corpus
+    log_length: np.ndarray  # per document, computed once: features read it for every candidate
 
     @classmethod
     def fit(cls, corpus: Corpus, dense_dim: int, seed: int) -> Retrievers:
@@ -42,7 +43,7 @@ class Retrievers:
         vectors = _normalise(svd.transform(tfidf.matrix)).astype(np.float32)
         index = faiss.IndexFlatIP(vectors.shape[1])
         index.add(vectors)
-        return cls(bm25, tfidf, svd, vectors, index, corpus)
+        return cls(bm25, tfidf, svd, vectors, index, corpus, np.log([len(d) for d in corpus.docs]))
 
     def query_vector(self, query: np.ndarray) -> np.ndarray:
         """The query in the LSA space: its TF-IDF row through the same SVD."""
@@ -70,7 +71,7 @@ class Retrievers:
         return np.column_stack([
             self.bm25.score_pairs(query, docs), self.tfidf.cosine(query, docs), dense,
             c.quality[docs], np.exp(-c.age_days[docs] / 90),
-            np.log([len(c.docs[d]) for d in docs]), np.full(len(docs), len(query)),
+            self.log_length[docs], np.full(len(docs), len(query)),
         ]).astype(np.float32)
 
 

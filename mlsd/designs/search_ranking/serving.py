@@ -11,6 +11,7 @@ import time
 import numpy as np
 
 from mlsd.cache import ResultCache
+from mlsd.designs.search_ranking.problem import BUDGET_ALLOCATION_MS
 from mlsd.designs.search_ranking.ranking import Retrievers, ndcg_at, rrf
 from mlsd.latency import LATENCY_COLUMNS, measure_latency, one_intra_op_thread, summarize
 from mlsd.results import StageResult, Table, metric
@@ -81,7 +82,7 @@ def _serve(ctx) -> StageResult:
     with_cache = measure_latency(cached, cache_stream, warmup=0)
     budget = ctx.design.latency_budget_ms
     workers = math.ceil(cfg.production_qps / (end_to_end.throughput_rps * TARGET_UTILISATION))
-    plan = dict((name, ms) for name, ms in (("retrieve", 40.0), ("rank", 50.0), ("rerank", 50.0)))
+    plan = dict(zip(("retrieve", "rank", "rerank"), (ms for _, ms in BUDGET_ALLOCATION_MS[1:4])))  # the problem's plan
     return StageResult(
         stage="serving",
         headline=f"Cascade p99 {end_to_end.p99_ms:.1f} ms against {budget:.0f} ms: retrieve {cfg.retrieve_k}, "

@@ -101,7 +101,7 @@ def run(ctx) -> StageResult:
             "Shallow fusion adds the LM's log-probability of each completed word to the acoustic score: when noise "
             "blurs a phone, the grammar decides.",
         ],
-        artifacts={"model": champion, "lm": lm, "lm_weight": best[0]},
+        artifacts={"model": champion},
         exports={"test_transcripts": {
             "reference": np.array(refs["noisy_test"]),
             "greedy": np.array([tidy(greedy(p, ALPHABET)) for p in noisy_post]),

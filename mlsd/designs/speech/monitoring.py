@@ -6,6 +6,8 @@ from per-window speaker embeddings clustered without labels, scored by DER."""
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from mlsd.ctc_decoding import greedy
@@ -101,8 +103,6 @@ def run(ctx) -> StageResult:
         wer = jiwer.wer([u.text for u in sample], [tidy(greedy(p, ALPHABET)) for p in post[: cfg.labelled_per_day]])
         if label_day is None and day in (conf_day, input_day) and wer > val_wer + WER_ALARM_RISE:
             label_day, deploy_day = day, day + 1
-            import copy
-
             noisy = synth.corpus(len(train_utts), speakers, ctx.rng, cfg.shifted_snr_db)
             augmented = train_utts + noisy  # the old audio and the same amount with device-like noise
             tuned = copy.deepcopy(production)
