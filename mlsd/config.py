@@ -46,6 +46,14 @@ def build_config(config_cls: type, scale_overrides: dict[str, Any], user: dict[s
         raise UsageError(f"invalid settings: {exc}.") from None
 
 
+def require(checks: list[tuple[bool, str]]) -> None:
+    """A config's own checks, from its __post_init__: one ValueError naming every
+    (condition, message) pair that failed, which build_config turns into a usage error."""
+    problems = [message for ok, message in checks if not ok]
+    if problems:
+        raise ValueError("; ".join(problems))
+
+
 def config_as_dict(config: Any) -> dict[str, Any]:
     return dataclasses.asdict(config)
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
 
-    from mlsd.progress import Progress
+    from mlsd.progress_bars import Progress
     from mlsd.registry import DesignInfo
 
 

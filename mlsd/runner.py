@@ -18,7 +18,7 @@ from typing import Any
 import mlsd
 from mlsd.config import build_config, config_as_dict
 from mlsd.context import Context
-from mlsd.progress import Progress
+from mlsd.progress_bars import Progress
 from mlsd.registry import STAGES, DesignInfo, check_scale, check_stage
 from mlsd.results import StageResult
 

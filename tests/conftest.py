@@ -4,7 +4,7 @@ runs the real command line in-process, the way a user's shell would."""
 from __future__ import annotations
 
 import pytest
-from helpers import CliResult
+from helpers import CliResult, tiny_run
 
 from mlsd.cli.main import main
 
@@ -31,3 +31,17 @@ def cli(capsys):
         return CliResult(code, captured.out, captured.err)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def tiny_runs(tmp_path_factory):
+    """`tiny_runs(design)`: that design's tiny run, made once per test session and shared
+    by its end-to-end tests and the contract test, so checking a design twice costs one run."""
+    made: dict[str, dict] = {}
+
+    def get(design: str) -> dict:
+        if design not in made:
+            made[design] = tiny_run(tmp_path_factory, design)
+        return made[design]
+
+    return get

@@ -43,9 +43,9 @@ def stage_table(run: dict, name: str, title_start: str) -> dict:
 
 def tiny_run(tmp_path_factory, design: str) -> dict:
     """`mlsd run DESIGN --scale tiny --json --export DIR` in a fresh interpreter and home:
-    the parsed results and the export folder, for a module-scoped fixture."""
+    the parsed results, the home (its results store) and the export folder."""
     home = tmp_path_factory.mktemp("home")
     export = tmp_path_factory.mktemp("export")
     result = run_subprocess(["run", design, "--scale", "tiny", "--json", "--export", str(export)], home)
     assert result.code == 0, result.err
-    return {"results": result.json(), "export": export}
+    return {"results": result.json(), "home": home, "export": export, "stdout": result.out}

@@ -11,9 +11,9 @@ import time
 import numpy as np
 import pytest
 
-from mlsd.batching import DynamicBatcher, triton_config
-from mlsd.cache import ResultCache
-from mlsd.loadgen import offered_load
+from mlsd.blocks.serving.batching import DynamicBatcher, triton_config
+from mlsd.blocks.serving.cache import ResultCache
+from mlsd.blocks.serving.loadgen import offered_load
 
 
 def double(items):

@@ -9,13 +9,13 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from mlsd.bm25 import BM25Index, TfidfVectors
+from mlsd.designs.search_ranking.bm25 import BM25Index, TfidfVectors
 
 VOCAB = 200
 
 
 def oracle_bm25(docs, query, k1=1.5, b=0.75):
-    """Lucene BM25 from raw counts with plain loops, written independently of mlsd.bm25."""
+    """Lucene BM25 from raw counts with plain loops, written independently of mlsd.designs.search_ranking.bm25."""
     n = len(docs)
     avgdl = sum(len(d) for d in docs) / n
     df = Counter()

@@ -11,10 +11,10 @@ import pytest
 
 from mlsd.charts import render_chart
 from mlsd.config import build_config, parse_assignments
-from mlsd.costs import cost_at, cost_curve
-from mlsd.drift import ks, psi, psi_categorical, psi_from_shares
+from mlsd.designs.fraud.costs import cost_at, cost_curve
+from mlsd.blocks.monitoring.drift import ks, psi, psi_categorical, psi_from_shares
 from mlsd.errors import UsageError
-from mlsd.latency import measure_latency, summarize
+from mlsd.blocks.serving.latency import measure_latency, summarize
 from mlsd.results import Chart, Series
 
 

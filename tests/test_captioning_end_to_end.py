@@ -14,14 +14,14 @@ import csv
 
 import pytest
 import sacrebleu
-from helpers import stage_metrics, stage_table, tiny_run
+from helpers import stage_metrics, stage_table
 
-from mlsd.cider import cider_d
+from mlsd.designs.captioning.cider import cider_d
 
 
 @pytest.fixture(scope="module")
-def captioning(tmp_path_factory):
-    return tiny_run(tmp_path_factory, "captioning")
+def captioning(tiny_runs):
+    return tiny_runs("captioning")
 
 
 def metrics(run, name):

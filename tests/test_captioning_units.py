@@ -8,8 +8,8 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
-from mlsd import scenes
-from mlsd.designs.captioning import corpus
+from mlsd.designs.captioning import scenes
+from mlsd.designs.captioning import world
 from mlsd.designs.captioning.model import shade_picture
 from mlsd.designs.captioning.network import Captioner, Vocabulary, expand_vocabulary
 
@@ -56,20 +56,20 @@ def test_new_colours_appear_only_when_asked_for():
 
 def test_checks_find_exactly_the_planted_dirt():
     rng = np.random.default_rng(3)
-    split = corpus.generate(400, CFG, rng)
-    dirt = corpus.inject_dirt(split, 0.05, rng)
-    clean, report = corpus.check(split)
+    split = world.generate(400, CFG, rng)
+    dirt = world.inject_dirt(split, 0.05, rng)
+    clean, report = world.check(split)
     found = {row[0]: row[2] for row in report}
     assert list(found.values()) == [len(dirt.corrupt_images), len(dirt.empty_captions),
                                     len(dirt.duplicate_captions), len(dirt.messy_captions)] == [20] * 4
     assert len(clean) == 400 - 60
-    assert all(c == corpus.normalise(c) and c for refs in clean.references for c in refs)
+    assert all(c == world.normalise(c) and c for refs in clean.references for c in refs)
 
 
 def test_split_by_scene_keeps_each_scene_on_one_side():
     rng = np.random.default_rng(4)
-    data = corpus.generate(1500, CFG, rng)
-    train, val, test, naive_leak = corpus.split_by_scene(data, (0.1, 0.15), rng)
+    data = world.generate(1500, CFG, rng)
+    train, val, test, naive_leak = world.split_by_scene(data, (0.1, 0.15), rng)
     keys = [{s.key for s in part.scenes} for part in (train, val, test)]
     assert not (keys[0] & keys[2]) and not (keys[0] & keys[1]) and not (keys[1] & keys[2])
     assert len(train) + len(val) + len(test) == 1500

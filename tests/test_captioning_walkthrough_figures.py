@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from mlsd import walkthrough
+from mlsd import walkthrough_reader
 from mlsd.registry import get_design
 from mlsd.runner import run_design
 
@@ -16,7 +16,7 @@ from mlsd.runner import run_design
 @pytest.mark.slow
 def test_walkthrough_quotes_the_default_run():
     run = run_design(get_design("captioning"), scale="default", seed=0)
-    text = walkthrough.load("captioning").to_markdown()
+    text = walkthrough_reader.load("captioning").to_markdown()
 
     def m(stage, name):
         return run.stage(stage).metric(name)

@@ -11,7 +11,7 @@ from collections import defaultdict
 import numpy as np
 import pytest
 
-from mlsd.cider import cider_d, tokenize
+from mlsd.designs.captioning.cider import cider_d, tokenize
 
 # ---------------------------------------------------------------------------------------------
 # Reference implementation, the oracle. Transcribed from pycocoevalcap/cider/cider_scorer.py of

@@ -11,8 +11,8 @@ import time
 import numpy as np
 import pytest
 
-from mlsd.ctc_decoding import greedy, prefix_beam_search
-from mlsd.ngram_lm import WordBigramLM
+from mlsd.designs.speech.ctc_decoding import greedy, prefix_beam_search
+from mlsd.designs.speech.ngram_lm import WordBigramLM
 
 ALPHABET = ["_", " ", "a", "c", "e", "g", "h", "o", "p", "r", "s", "t", "d", "n", "u"]
 

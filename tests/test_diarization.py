@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from mlsd.diarization import Segment, cluster_segments, diarization_error_rate
+from mlsd.designs.speech.diarization import Segment, cluster_segments, diarization_error_rate
 
 S = Segment
 

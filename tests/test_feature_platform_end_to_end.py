@@ -14,12 +14,12 @@ import csv
 
 import numpy as np
 import pytest
-from helpers import stage_metrics, stage_table, tiny_run
+from helpers import stage_metrics, stage_table
 
 
 @pytest.fixture(scope="module")
-def platform(tmp_path_factory):
-    return tiny_run(tmp_path_factory, "feature-platform")
+def platform(tiny_runs):
+    return tiny_runs("feature-platform")
 
 
 def test_streaming_and_batch_computations_agree(platform):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mlsd.designs.feature_platform.events import Events
+from mlsd.designs.feature_platform.world import Events
 from mlsd.designs.feature_platform.pipeline import FeatureDef, OfflineStore, as_of, stream
 from mlsd.designs.feature_platform.serving import OnlineStore, latest_per_user
 

@@ -4,14 +4,14 @@ keeps the text from drifting from the code. Timings are not checked."""
 
 from __future__ import annotations
 
-from mlsd import walkthrough
+from mlsd import walkthrough_reader
 from mlsd.registry import get_design
 from mlsd.runner import run_design
 
 
 def test_walkthrough_quotes_the_default_run():
     run = run_design(get_design("feature-platform"), scale="default", seed=0)
-    text = walkthrough.load("feature-platform").to_markdown()
+    text = walkthrough_reader.load("feature-platform").to_markdown()
 
     def table(stage, title):
         found = next(t for t in run.stage(stage).tables if t.title.startswith(title))

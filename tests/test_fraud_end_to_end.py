@@ -20,12 +20,8 @@ METRIC_FIELDS = {"name", "value", "unit", "higher_is_better", "target", "baselin
 
 
 @pytest.fixture(scope="module")
-def fraud_run(tmp_path_factory):
-    home = tmp_path_factory.mktemp("home")
-    export = tmp_path_factory.mktemp("export")
-    result = run_subprocess(["run", "fraud", "--scale", "tiny", "--json", "--export", str(export)], home)
-    assert result.code == 0, result.err
-    return {"results": result.json(), "home": home, "export": export}
+def fraud_run(tiny_runs):
+    return tiny_runs("fraud")
 
 
 def metrics(run, stage):

@@ -11,12 +11,12 @@ from mlsd.designs.fraud import rules as rules_engine
 from mlsd.designs.fraud.data import clean, validate
 from mlsd.designs.fraud.features import FEATURES, VelocityState, recompute_features, stream_features
 from mlsd.designs.fraud.scoring import LogisticScorer, recalibrate
-from mlsd.designs.fraud.simulate import CRYPTO_CASHOUT, DAY, LEGIT, simulate
+from mlsd.designs.fraud.world import CRYPTO_CASHOUT, DAY, LEGIT, generate
 
 
 @pytest.fixture(scope="module")
 def world():
-    return simulate(FraudConfig(**DESIGN.scales["tiny"]), np.random.default_rng(7))
+    return generate(FraudConfig(**DESIGN.scales["tiny"]), np.random.default_rng(7))
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,7 @@ def features(world):
 
 
 def test_generator_is_deterministic_time_ordered_and_about_half_a_percent_fraud(world):
-    again = simulate(FraudConfig(**DESIGN.scales["tiny"]), np.random.default_rng(7))
+    again = generate(FraudConfig(**DESIGN.scales["tiny"]), np.random.default_rng(7))
     assert np.array_equal(again.history["amount"], world.history["amount"])
     assert np.all(np.diff(world.future["ts"]) >= 0)
     rate = world.history["is_fraud"].mean()

@@ -4,14 +4,14 @@ the text cannot drift from the code. Timings are not checked: they vary by machi
 
 from __future__ import annotations
 
-from mlsd import walkthrough
+from mlsd import walkthrough_reader
 from mlsd.registry import get_design
 from mlsd.runner import run_design
 
 
 def test_walkthrough_quotes_the_default_run():
     run = run_design(get_design("fraud"), scale="default", seed=0)
-    text = walkthrough.load("fraud").to_markdown()
+    text = walkthrough_reader.load("fraud").to_markdown()
 
     def m(stage, name):
         return run.stage(stage).metric(name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mlsd.interleaving import (
+from mlsd.designs.search_ranking.interleaving import (
     credit,
     sequential_ab_test,
     sequential_sign_test,

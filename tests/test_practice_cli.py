@@ -10,9 +10,9 @@ import pytest
 import yaml
 from sample_answers import STRONG_PROBLEM, WEAK_DATA
 
-from mlsd import walkthrough
+from mlsd import walkthrough_reader
 
-FRAUD = walkthrough.load("fraud")
+FRAUD = walkthrough_reader.load("fraud")
 
 
 def write_answers(tmp_path, answers: dict, name: str = "answers.yaml"):
@@ -94,13 +94,13 @@ def test_progress_with_no_history_says_how_to_start(cli):
     result = cli("progress")
     assert result.code == 0 and "mlsd practice fraud" in result.out
     summary = cli("progress", "--json").json()
-    assert summary["totals"]["sessions"] == 0 and summary["next"]["design"] == walkthrough.available()[0]
+    assert summary["totals"]["sessions"] == 0 and summary["next"]["design"] == walkthrough_reader.available()[0]
 
 
 def test_random_picks_a_design_that_has_a_walkthrough(cli, full_answers):
     result = cli("practice", "--random", "--answers", full_answers, "--json", "--no-run")
     assert result.code == 0, result.err
-    assert result.json()["design"] in walkthrough.available()
+    assert result.json()["design"] in walkthrough_reader.available()
 
 
 @pytest.mark.parametrize("args, message", [

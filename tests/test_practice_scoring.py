@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from sample_answers import OFF_TOPIC, STRONG_PROBLEM
 
-from mlsd import walkthrough
+from mlsd import walkthrough_reader
 from mlsd.practice.scoring import canonical, content_stems, next_hint, score_answer, sentences
-from mlsd.walkthrough import RubricPoint
+from mlsd.walkthrough_reader import RubricPoint
 
-FRAUD = walkthrough.load("fraud")
+FRAUD = walkthrough_reader.load("fraud")
 
 
 def test_spellings_meet():
@@ -38,11 +38,11 @@ def test_each_reference_answer_covers_its_own_rubric(stage):
         assert score_answer(followup.answer, followup.rubric).score >= 70, followup.question
 
 
-@pytest.mark.parametrize("slug", walkthrough.available())
+@pytest.mark.parametrize("slug", walkthrough_reader.available())
 def test_every_walkthrough_reference_scores_high_and_keyword_lists_low(slug):
     """For any walkthrough, not just fraud: the rubric must reward its own reference
     answer, and a list of its own rubric phrases must not pass for an answer."""
-    for stage, s in walkthrough.load(slug).stages.items():
+    for stage, s in walkthrough_reader.load(slug).stages.items():
         reference = score_answer(s.answer, s.rubric).score
         keyword_lists = [", ".join(p.point for p in s.rubric),
                          "\n".join(f"- {p.point}" for p in s.rubric),

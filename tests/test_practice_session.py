@@ -3,14 +3,14 @@ run does not take the practice down with it."""
 
 from __future__ import annotations
 
-from mlsd import walkthrough
+from mlsd import walkthrough_reader
 from mlsd.practice.answers_file import FileAnswers
 from mlsd.practice.history import FOLLOWUPS_MARKER, PracticeLog
 from mlsd.practice.session import practise
 from mlsd.practice.view import QuietPresenter
 from mlsd.store import Store
 
-FRAUD = walkthrough.load("fraud")
+FRAUD = walkthrough_reader.load("fraud")
 
 
 class BrokenRun:

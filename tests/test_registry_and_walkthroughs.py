@@ -7,7 +7,7 @@ import dataclasses
 
 import pytest
 
-from mlsd import walkthrough
+from mlsd import walkthrough_reader
 from mlsd.config import build_config
 from mlsd.registry import PATTERNS, SCALES, STAGES, all_designs
 
@@ -34,7 +34,7 @@ def test_runnable_designs_have_configs_for_every_scale_and_a_walkthrough(design)
     assert dataclasses.is_dataclass(design.config)
     for scale in SCALES:
         build_config(design.config, design.scales.get(scale, {}), {})
-    doc = walkthrough.load(design.slug)
+    doc = walkthrough_reader.load(design.slug)
     assert set(doc.stages) == set(STAGES)
     for stage in doc.stages.values():
         assert stage.questions and stage.answer and stage.mistake
@@ -43,11 +43,11 @@ def test_runnable_designs_have_configs_for_every_scale_and_a_walkthrough(design)
 
 
 def test_every_walkthrough_file_belongs_to_a_design():
-    assert set(walkthrough.available()) <= {d.slug for d in DESIGNS}
+    assert set(walkthrough_reader.available()) <= {d.slug for d in DESIGNS}
 
 
 def test_a_malformed_walkthrough_names_the_problem():
     with pytest.raises(ValueError, match="not a stage"):
-        walkthrough.parse("x", "# T\n\nintro\n\n## Deployment\n\n### Interviewer asks\n- q\n")
+        walkthrough_reader.parse("x", "# T\n\nintro\n\n## Deployment\n\n### Interviewer asks\n- q\n")
     with pytest.raises(ValueError, match="missing stage sections"):
-        walkthrough.parse("x", "# T\n\nintro\n")
+        walkthrough_reader.parse("x", "# T\n\nintro\n")

@@ -14,12 +14,12 @@ from collections import defaultdict
 
 import numpy as np
 import pytest
-from helpers import stage_metrics, stage_table, tiny_run
+from helpers import stage_metrics, stage_table
 
 
 @pytest.fixture(scope="module")
-def search(tmp_path_factory):
-    return tiny_run(tmp_path_factory, "search-ranking")
+def search(tiny_runs):
+    return tiny_runs("search-ranking")
 
 
 def metrics(run, name):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from mlsd import walkthrough
+from mlsd import walkthrough_reader
 from mlsd.registry import get_design
 from mlsd.runner import run_design
 
@@ -14,7 +14,7 @@ from mlsd.runner import run_design
 @pytest.mark.slow
 def test_walkthrough_quotes_the_default_run():
     run = run_design(get_design("search-ranking"), scale="default", seed=0)
-    text = walkthrough.load("search-ranking").to_markdown()
+    text = walkthrough_reader.load("search-ranking").to_markdown()
 
     def table(stage, title):
         found = next(t for t in run.stage(stage).tables if t.title.startswith(title))

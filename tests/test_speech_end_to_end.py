@@ -13,12 +13,12 @@ import csv
 
 import jiwer
 import pytest
-from helpers import stage_metrics, stage_table, tiny_run
+from helpers import stage_metrics, stage_table
 
 
 @pytest.fixture(scope="module")
-def speech(tmp_path_factory):
-    return tiny_run(tmp_path_factory, "speech")
+def speech(tiny_runs):
+    return tiny_runs("speech")
 
 
 def by_label(run, stage):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from mlsd.designs.speech import synth
+from mlsd.designs.speech import world
 from mlsd.designs.speech.asr import ALPHABET, N_MELS, Recogniser, features, pad
 from mlsd.designs.speech.data import check, plant_dirt
 from mlsd.designs.speech.problem import collapse, frame_labels
@@ -14,7 +14,7 @@ from mlsd.designs.speech.problem import collapse, frame_labels
 
 def corpus(n=12, seed=0):
     rng = np.random.default_rng(seed)
-    return synth.corpus(n, synth.make_speakers(3, rng), rng, 20)
+    return world.generate(n, world.make_speakers(3, rng), rng, 20)
 
 
 def test_features_are_normalised_log_mels_every_10_ms():

@@ -31,7 +31,7 @@ def latency(
       mlsd compare latency --fresh --scale tiny --json
     """
     import mlsd
-    from mlsd.progress import Progress, RichProgress
+    from mlsd.progress_bars import Progress, RichProgress
     from mlsd.registry import all_designs, check_scale
     from mlsd.runner import machine_id, record, run_design
     from mlsd.store import Store

@@ -25,13 +25,13 @@ def learn(
     """
     from rich.markdown import Markdown
 
-    from mlsd import walkthrough
+    from mlsd import walkthrough_reader
     from mlsd.registry import check_stage, get_design
 
     info = get_design(design)
     if stage is not None:
         check_stage(stage)
-    doc = Markdown(walkthrough.load(info.slug).to_markdown(stage))
+    doc = Markdown(walkthrough_reader.load(info.slug).to_markdown(stage))
     if console.is_terminal:
         os.environ.setdefault("LESS", "-RFX")  # keep colours, quit if it fits on one screen
         with console.pager(styles=True):

@@ -53,7 +53,7 @@ def practice(
 
       mlsd practice fraud --answers my-answers.yaml --json --no-run
     """
-    from mlsd import walkthrough
+    from mlsd import walkthrough_reader
     from mlsd.errors import UsageError
     from mlsd.practice import plan
     from mlsd.practice.answers_file import FileAnswers, load_answers
@@ -91,9 +91,9 @@ def practice(
             info = get_design(session.design)
         else:
             if random_design:
-                summary = progress_summary(log.sessions(), walkthrough.available())
-                info = get_design(pick_random(summary["designs"], walkthrough.available(), random.Random()))
-            walkthrough.load(info.slug)  # a design without a walkthrough fails here, before a session exists
+                summary = progress_summary(log.sessions(), walkthrough_reader.available())
+                info = get_design(pick_random(summary["designs"], walkthrough_reader.available(), random.Random()))
+            walkthrough_reader.load(info.slug)  # a design without a walkthrough fails here, before a session exists
             keys = plan.stage_keys(stage)
             waiting = log.latest_open(info.slug)
             source_name = "file" if answer_data is not None else "editor" if editor else "terminal"
@@ -103,7 +103,7 @@ def practice(
                 err_console.print(f"[dim]Session #{waiting.id} of {info.slug} is unfinished "
                                   f"({len(waiting.answers)} answered); 'mlsd practice {info.slug} --resume' "
                                   "continues the newest unfinished one.[/]")
-        wt = walkthrough.load(info.slug)
+        wt = walkthrough_reader.load(info.slug)
         timer = session.timer and not no_timer and answer_data is None
 
         numbers = None

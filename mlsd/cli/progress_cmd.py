@@ -28,7 +28,7 @@ def progress(
 
       mlsd progress --export history.csv
     """
-    from mlsd import walkthrough
+    from mlsd import walkthrough_reader
     from mlsd.errors import UsageError
     from mlsd.practice.history import PracticeLog
     from mlsd.practice.summary import progress_summary
@@ -43,7 +43,7 @@ def progress(
         count = write_history(export, sessions)
         console.print(f"Wrote {len(sessions)} sessions ({count} answers) to {export}.")
         return
-    summary = progress_summary(sessions, walkthrough.available())
+    summary = progress_summary(sessions, walkthrough_reader.available())
     if as_json:
         print(json.dumps(summary, indent=2))
         return

@@ -43,7 +43,7 @@ def run(
     """
     from mlsd.config import parse_assignments
     from mlsd.export import ensure_folder, export_run
-    from mlsd.progress import Progress, RichProgress
+    from mlsd.progress_bars import Progress, RichProgress
     from mlsd.registry import check_scale, check_stage, get_executable_design
     from mlsd.render import render_stage
     from mlsd.runner import record, resolve_config, run_design

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from mlsd.errors import UsageError
 from mlsd.registry import STAGE_MINUTES, STAGES
-from mlsd.walkthrough import RubricPoint, Walkthrough
+from mlsd.walkthrough_reader import RubricPoint, Walkthrough
 
 FOLLOWUPS_PER_SESSION = 3       # after all five stages
 FOLLOWUPS_PER_STAGE_SESSION = 2  # after practising one stage

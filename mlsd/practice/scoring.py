@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from mlsd.walkthrough import RubricPoint
+from mlsd.walkthrough_reader import RubricPoint
 
 FRAGMENT_CREDIT = 0.4
 HINT_CREDIT = 0.5

@@ -15,7 +15,7 @@ from mlsd.errors import StoreError
 from mlsd.practice import plan
 from mlsd.practice.history import FOLLOWUPS_MARKER, Answer, PracticeLog, Session
 from mlsd.practice.scoring import Score, score_answer
-from mlsd.walkthrough import Walkthrough
+from mlsd.walkthrough_reader import Walkthrough
 
 
 @dataclass

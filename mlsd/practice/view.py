@@ -18,7 +18,7 @@ from mlsd.practice.history import FOLLOWUPS_MARKER, Answer, Session
 from mlsd.practice.scoring import FRAGMENT_CREDIT, WORDS_PER_POINT, Score
 from mlsd.practice.terminal import clock
 from mlsd.registry import DesignInfo
-from mlsd.walkthrough import Walkthrough
+from mlsd.walkthrough_reader import Walkthrough
 
 MISSED_SHOWN = 12
 

@@ -1,0 +1,117 @@
+"""The recogniser: log-mel features, a convolutional front end that subsamples time by
+4, a small Conformer encoder (torchaudio), and a linear layer to characters, trained
+with CTC. SpecAugment (frequency and time masks) and additive noise are the two
+augmentations whose effect the model stage measures.
+
+Mel settings are set explicitly (torchaudio's defaults, n_fft 400 / hop 200 / 128 mels,
+suit 16 kHz music better than 8 kHz speech): 25 ms windows, a 10 ms hop, 40 mels.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torchaudio
+from torch import nn
+
+from mlsd.designs.speech.world import PHONES, SAMPLE_RATE
+
+ALPHABET = ["_", " "] + sorted(PHONES)  # "_" is the CTC blank
+INDEX = {c: i for i, c in enumerate(ALPHABET)}
+N_MELS = 40
+HOP = 80  # samples: 10 ms at 8 kHz
+SUBSAMPLE = 4
+
+
+def mel_transform() -> torchaudio.transforms.MelSpectrogram:
+    return torchaudio.transforms.MelSpectrogram(sample_rate=SAMPLE_RATE, n_fft=256, win_length=200, hop_length=HOP,
+                                                n_mels=N_MELS)
+
+
+def features(audio: list[np.ndarray], mel=None) -> list[torch.Tensor]:
+    """Log-mel frames per utterance, normalised per utterance (mean 0, variance 1 per
+    mel band), which removes the recording's gain and much of the channel."""
+    mel = mel or mel_transform()
+    out = []
+    for a in audio:
+        m = torch.log(mel(torch.from_numpy(a)) + 1e-6).T
+        out.append((m - m.mean(0)) / (m.std(0) + 1e-5))
+    return out
+
+
+class Recogniser(nn.Module):
+    def __init__(self, dim: int = 96, layers: int = 2) -> None:
+        super().__init__()
+        self.front = nn.Sequential(nn.Conv1d(N_MELS, dim, 5, stride=2, padding=2), nn.ReLU(),
+                                   nn.Conv1d(dim, dim, 5, stride=2, padding=2), nn.ReLU())
+        self.encoder = torchaudio.models.Conformer(input_dim=dim, num_heads=4, ffn_dim=2 * dim, num_layers=layers,
+                                                   depthwise_conv_kernel_size=15)
+        self.out = nn.Linear(dim, len(ALPHABET))
+
+    @staticmethod
+    def output_lengths(lengths: torch.Tensor) -> torch.Tensor:
+        return ((lengths + 1) // 2 + 1) // 2
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(batch, frames, mels) -> log posteriors (batch, frames / 4, symbols) and lengths."""
+        h = self.front(x.transpose(1, 2)).transpose(1, 2)
+        out_lengths = self.output_lengths(lengths).clamp(max=h.shape[1])
+        h, out_lengths = self.encoder(h, out_lengths)
+        return self.out(h).log_softmax(-1), out_lengths
+
+
+def pad(feats: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    return nn.utils.rnn.pad_sequence(feats, batch_first=True), torch.tensor([len(f) for f in feats])
+
+
+def encode_text(text: str) -> torch.Tensor:
+    return torch.tensor([INDEX[c] for c in text])
+
+
+def train(model: Recogniser, feats: list[torch.Tensor], texts: list[str], *, epochs: int, batch_size: int, lr: float,
+          spec_augment: bool, rng: np.random.Generator, progress, description: str) -> list[float]:
+    """CTC training; returns the mean loss per epoch."""
+    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
+    ctc = nn.CTCLoss(blank=0, zero_infinity=True)
+    masks = nn.Sequential(torchaudio.transforms.FrequencyMasking(6), torchaudio.transforms.TimeMasking(10))
+    steps = [(e, s) for e in range(epochs) for s in range(0, len(feats), batch_size)]
+    losses: list[float] = []
+    order = rng.permutation(len(feats))
+    total, count = 0.0, 0
+    model.train()
+    for epoch, start in progress.track(steps, total=len(steps), description=description):
+        if start == 0:
+            order = rng.permutation(len(feats))
+        idx = order[start:start + batch_size]
+        x, lengths = pad([feats[i] for i in idx])
+        if spec_augment:
+            x = masks(x.transpose(1, 2)).transpose(1, 2)
+        targets = [encode_text(texts[i]) for i in idx]
+        log_probs, out_lengths = model(x, lengths)
+        loss = ctc(log_probs.transpose(0, 1), torch.cat(targets), out_lengths, torch.tensor([len(t) for t in targets]))
+        optimiser.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        optimiser.step()
+        total, count = total + float(loss.detach()), count + 1
+        if start + batch_size >= len(feats):
+            losses.append(total / count)
+            total, count = 0.0, 0
+    model.eval()
+    return losses
+
+
+@torch.no_grad()
+def posteriors(model: Recogniser, feats: list[torch.Tensor], batch_size: int = 64) -> list[np.ndarray]:
+    """Per-utterance (frames, symbols) log posteriors."""
+    model.eval()
+    out = []
+    for start in range(0, len(feats), batch_size):
+        x, lengths = pad(feats[start:start + batch_size])
+        log_probs, out_lengths = model(x, lengths)
+        out += [log_probs[i, : out_lengths[i]].numpy() for i in range(len(out_lengths))]
+    return out
+
+
+def tidy(text: str) -> str:
+    return " ".join(text.split())

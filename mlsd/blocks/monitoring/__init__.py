@@ -1,0 +1,1 @@
+"""Monitoring: drift statistics (PSI, KS) and their alarm thresholds."""
