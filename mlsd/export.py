@@ -37,8 +37,9 @@ def ensure_folder(directory: Path) -> None:
         raise UsageError(f"cannot create export folder {directory}: {exc.strerror}. Pass another --export DIR.") from None
 
 
-def export_run(directory: Path, run) -> list[Path]:
-    """Write every stage's export tables and results.json into `directory`."""
+def export_run(directory: Path, run, run_id: int) -> list[Path]:
+    """Write every stage's export tables and results.json (the `--json` payload of a
+    full run, with the number the run was recorded under) into `directory`."""
     ensure_folder(directory)
     written = []
     for stage_run in run.stages:
@@ -47,6 +48,6 @@ def export_run(directory: Path, run) -> list[Path]:
             write_csv(path, columns)
             written.append(path)
     results = directory / "results.json"
-    results.write_text(json.dumps(run.to_dict(), indent=2))
+    results.write_text(json.dumps({**run.to_dict(), "run_id": run_id}, indent=2))
     written.append(results)
     return written

@@ -17,6 +17,7 @@ VOCABULARY: dict[str, tuple[str, bool | None, str]] = {
     "overhead_ratio": ("x", False, "serving p50 / compute floor p50"),
     "replicas_needed": ("count", False, "replicas for peak traffic"),
     "feature_consistency_mismatches": ("count", False, "serving vs training feature mismatches"),
+    "skew_bug_mismatches_found": ("count", True, "mismatches the skew check finds with a bug injected"),
     # ranking and retrieval
     "recall_at_10": ("", True, "recall@10"),
     "candidate_recall": ("", True, "relevant documents inside the retrieval cut"),
@@ -25,6 +26,8 @@ VOCABULARY: dict[str, tuple[str, bool | None, str]] = {
     # classification
     "pr_auc": ("", True, "PR-AUC (average precision)"),
     "roc_auc": ("", True, "ROC-AUC"),
+    "leaky_roc_auc_offline": ("", None, "ROC-AUC of the naive-join model offline (inflated by leakage)"),
+    "leaky_roc_auc_live": ("", True, "ROC-AUC of the naive-join model on live-like features"),
     "log_loss": ("", False, "log loss"),
     "accuracy": ("", True, "accuracy"),
     "precision_at_threshold": ("", True, "precision at threshold"),
@@ -45,6 +48,8 @@ VOCABULARY: dict[str, tuple[str, bool | None, str]] = {
     "interleaving_queries": ("count", False, "queries interleaving needed for a significant verdict"),
     "ab_test_queries": ("count", False, "queries per arm an A/B test needed for a significant verdict"),
     "wer": ("", False, "word error rate"),
+    "wer_noisy": ("", False, "word error rate on noisy audio, beam search without LM"),
+    "wer_noisy_lm": ("", False, "word error rate on noisy audio, beam search with LM fusion"),
     "cer": ("", False, "character error rate"),
     "rtf": ("x", False, "real-time factor"),
     "der": ("", False, "diarization error rate"),
@@ -60,6 +65,24 @@ VOCABULARY: dict[str, tuple[str, bool | None, str]] = {
     "recovery_bleu": ("", True, "BLEU-4 after retraining"),
     "review_queue_peak": ("count", False, "peak daily review queue"),
 }
+
+
+# Model-quality metrics: a model stage reports each with its baseline, and with its oracle
+# where the generator knows the truth (the contract test checks both).
+QUALITY_METRICS: frozenset[str] = frozenset({
+    "recall_at_10", "ndcg_at_10", "mrr", "pr_auc", "roc_auc", "log_loss", "precision_at_threshold",
+    "recall_at_threshold", "expected_cost", "bleu", "chrf", "cider", "object_f1", "wer", "cer",
+    "wer_noisy_lm", "der",
+})
+
+# Units of measurements that depend on the machine and its load, not on the seed.
+TIMING_UNITS: frozenset[str] = frozenset({"ms", "s", "req/s", "x"})
+
+
+def is_timing(name: str) -> bool:
+    """True for a metric whose value is a wall-clock measurement (latency, throughput,
+    speedups, real-time factor): the same seed need not give the same value."""
+    return describe(name)[0] in TIMING_UNITS
 
 
 def describe(name: str) -> tuple[str, bool | None, str]:

@@ -17,15 +17,15 @@ def test_walkthrough_quotes_the_default_run():
         found = next(t for t in run.stage(stage).tables if t.title.startswith(title))
         return {str(r[0]): r for r in found.rows}
 
-    data = {m.label: m.value for m in run.stage("data").metrics}
+    data = {m.name: m.value for m in run.stage("data").metrics}
     auc = table("model", "Same model, two training sets")
-    baseline = run.stage("model").metrics[0].baseline
+    baseline = run.stage("model").metric("roc_auc").baseline
     skew = table("monitoring", "Train/serve skew check")
     caught = next(r for name, r in skew.items() if name.startswith("bug"))[2]
     m = {x.name: x.value for x in run.stage("monitoring").metrics}
     quoted = [
-        f"{data['feature writes (one per accepted event)']:,.0f}",
-        f"{data['events dropped behind the watermark']:,.0f}",
+        f"{data['rows']:,.0f}",
+        f"{data['validation_issues']:,.0f}",
         f"{auc['point-in-time'][1]:.4f}", f"**{auc['naive latest value'][1]:.4f}**",
         f"**{auc['naive latest value'][2]:.4f}**", f"{baseline:.4f}",
         f"{caught}", f"day {m['drift_alarm_day']:.0f}", f"day {m['label_alarm_day']:.0f}",

@@ -21,10 +21,6 @@ def speech(tiny_runs):
     return tiny_runs("speech")
 
 
-def by_label(run, stage):
-    return {m["label"]: m for m in next(s for s in run["results"]["stages"] if s["stage"] == stage)["result"]["metrics"]}
-
-
 def test_wer_is_low_and_far_below_both_baselines(speech):
     rows = stage_table(speech["results"], "model", "Word and character error rates")["rows"]
     clean = next(r for r in rows if r[0] == "Conformer-CTC, SpecAugment, greedy" and r[1] == "test")
@@ -55,7 +51,7 @@ def test_noise_shift_is_caught_on_its_day_and_fine_tuning_recovers(speech):
     rows = stage_table(speech["results"], "monitoring", "Day by day")["rows"]
     shift = next(r[0] for r in rows if r[1] != rows[0][1])
     assert m["confidence_alarm_day"]["value"] == shift and m["drift_alarm_day"]["value"] == shift
-    wer = by_label(speech, "monitoring")["sample WER after fine-tuning (baseline: shifted days before)"]
+    wer = m["wer"]  # a labelled sample after fine-tuning; baseline: the shifted days before it
     assert wer["value"] < wer["baseline"] / 2
 
 
@@ -68,9 +64,9 @@ def test_exported_transcripts_reproduce_the_wer(speech):
     with open(speech["export"] / "model_test_transcripts.csv") as f:
         rows = list(csv.DictReader(f))
     refs = [r["reference"] for r in rows]
-    reported = by_label(speech, "model")
-    no_lm = next(v for k, v in reported.items() if k.startswith("WER, noisy test") and "without LM" in k)
+    reported = stage_metrics(speech["results"], "model")
+    no_lm = reported["wer_noisy"]
     assert jiwer.wer(refs, [r["greedy"] or "" for r in rows]) >= 0
-    fused = next(v for k, v in reported.items() if "LM weight" in k)
+    fused = reported["wer_noisy_lm"]
     assert jiwer.wer(refs, [r["beam_lm"] or "" for r in rows]) == pytest.approx(fused["value"], abs=1e-9)
     assert fused["value"] <= no_lm["value"]

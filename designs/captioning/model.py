@@ -121,6 +121,7 @@ def run(ctx) -> StageResult:
             "image": np.arange(len(test)),
             **{f"ref_{i + 1}": np.array([r[i] for r in test.references]) for i in range(cfg.references)},
             **{EXPORT_COLUMNS[name]: np.array(h) for name, h in hypotheses.items()},
+            "champion": np.array(hypotheses[champion]),  # the decoder whose BLEU and CIDEr are reported
         }},
     )
 

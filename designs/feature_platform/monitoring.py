@@ -80,7 +80,7 @@ def run(ctx) -> StageResult:
                  f"day {fresh_alarm}.",
         metrics=[
             metric("feature_consistency_mismatches", clean, target=0, label="skew check, clean pipeline"),
-            metric("feature_consistency_mismatches", caught, label=f"skew check, bug injected in {BUGGY_FEATURE}"),
+            metric("skew_bug_mismatches_found", caught, label=f"skew check, bug injected in {BUGGY_FEATURE}"),
             metric("drift_alarm_day", psi_alarm if psi_alarm else float("nan"), target=cfg.promo_day,
                    label="feature PSI alarm (day)"),
             metric("label_alarm_day", null_alarm if null_alarm else float("nan"), label="null-rate alarm (day)"),

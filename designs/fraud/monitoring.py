@@ -105,17 +105,17 @@ def run(ctx) -> StageResult:
         ["crypto cash-out recall", round(float((p_old[crypto] >= threshold).mean()), 3) if crypto.any() else "",
          round(float((p_new[crypto] >= threshold).mean()), 3) if crypto.any() else "", ""],
     ]
-    first_drift = drift_days[0] if drift_days else -1
-    first_label = label_days[0] if label_days else -1
+    first_drift = drift_days[0] if drift_days else None
+    first_label = label_days[0] if label_days else None
     days_axis = [float(d) for d in np.unique(day_f)]
     return StageResult(
         stage="monitoring",
         headline=f"Launch on day {world.shift_day}: drift alarm on day {_day(first_drift)}, recall alarm on day "
                  f"{_day(first_label)}, retrained on day {retrain_day}; PR-AUC {pr_old:.3f} -> {pr_new:.3f}.",
         metrics=[
-            metric("drift_alarm_day", first_drift,
-                   label=f"first drift alarm, day (launch on day {world.shift_day}; -1: none)"),
-            metric("label_alarm_day", first_label, label="first recall alarm from delayed labels, day (-1: none)"),
+            metric("drift_alarm_day", _or_nan(first_drift), target=world.shift_day,
+                   label="first drift alarm, day (target: the launch day)"),
+            metric("label_alarm_day", _or_nan(first_label), label="first recall alarm from delayed labels, day"),
             metric("psi_max", max(psi_by_day)),
             metric("review_queue_peak", max(reviews_by_day), target=cfg.review_capacity_per_day),
             metric("recovery_pr_auc", pr_new, baseline=pr_old, oracle=pr_oracle,
@@ -149,5 +149,10 @@ def run(ctx) -> StageResult:
     )
 
 
-def _day(day: int) -> str:
-    return "none" if day < 0 else str(day)
+def _day(day: int | None) -> str:
+    return "none" if day is None else str(day)
+
+
+def _or_nan(day: int | None) -> float:
+    """An alarm day as a metric value: no alarm is NaN, which JSON writes as null."""
+    return float("nan") if day is None else float(day)

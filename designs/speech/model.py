@@ -76,8 +76,8 @@ def run(ctx) -> StageResult:
                  f"{greedy_wer[('no augmentation', 'noisy_test')]:.1%} without, LM fusion {best[1]:.1%}.",
         metrics=[
             metric("wer", clean, baseline=frame_wer, label="WER, clean test, greedy (baseline: frame classifier)"),
-            metric("wer", sweep[0][1], label=f"WER, noisy test ({cfg.noisy_snr_db:g} dB), beam without LM"),
-            metric("wer", best[1], baseline=sweep[0][1],
+            metric("wer_noisy", sweep[0][1], label=f"WER, noisy test ({cfg.noisy_snr_db:g} dB), beam without LM"),
+            metric("wer_noisy_lm", best[1], baseline=sweep[0][1],
                    label=f"WER, noisy test, LM weight {best[0]} chosen on validation (baseline: no LM)"),
         ],
         tables=[

@@ -67,7 +67,7 @@ def run(
     result = run_design(info, stage=stage, scale=scale, seed=seed, overrides=overrides,
                         progress=progress, on_stage_done=show)
     run_id = record(result)
-    written = export_run(export, result) if export is not None else []
+    written = export_run(export, result, run_id) if export is not None else []
     if as_json:
         payload = result.to_dict(only_shown=True)
         payload["run_id"] = run_id
