@@ -1,1 +1,1 @@
-"""Reference walkthroughs, one Markdown document per design (see mlsd/walkthrough.py)."""
+"""Reference walkthroughs, one Markdown document per design (read by mlsd/walkthrough_reader.py)."""

@@ -78,23 +78,15 @@ def policy_stats(decline: np.ndarray, y: np.ndarray, amount: np.ndarray, frictio
     }
 
 
-def run(ctx) -> StageResult:
-    from sklearn.metrics import average_precision_score, log_loss, precision_recall_curve, roc_auc_score
-
-    cfg = ctx.config
-    txns, X, day, splits = ctx.need("txns"), ctx.need("X"), ctx.need("day"), ctx.need("splits")
-    known = ctx.need("known_labels")
-    sel = {name: (day >= lo) & (day < hi) for name, (lo, hi) in splits.items()}
-    X_tr, y_tr = X[sel["train"]], known[sel["train"]]
-    X_val, y_val = X[sel["val"]], known[sel["val"]]
-    X_te, y_te = X[sel["test"]], txns["is_fraud"][sel["test"]]
-    amount_val, amount_te = txns["amount"][sel["val"]], txns["amount"][sel["test"]]
-    oracle_p = txns["p_true"][sel["test"]]
+def train_and_select(ctx, X_tr, y_tr, X_val, y_val) -> tuple[list[Candidate], Candidate]:
+    """Six models (two families x three imbalance methods) and the ensemble of the best
+    calibrated one of each family; the champion has the highest validation PR-AUC."""
+    from sklearn.metrics import average_precision_score
 
     plan = [(f, m) for f in ("logistic regression", "LightGBM") for m in IMBALANCE]
     candidates = []
     for family, method in ctx.progress.track(plan, description="training 6 models"):
-        c = fit_candidate(family, method, X_tr, y_tr, cfg, ctx.rng)
+        c = fit_candidate(family, method, X_tr, y_tr, ctx.config, ctx.rng)
         c.val_pr_auc = float(average_precision_score(y_val, c.scorer.predict(X_val)))
         candidates.append(c)
 
@@ -107,8 +99,32 @@ def run(ctx) -> StageResult:
                          tuple(r for m in members for r in m.recipe))
     ensemble.val_pr_auc = float(average_precision_score(y_val, ensemble.scorer.predict(X_val)))
     candidates.append(ensemble)
-    champion = max(candidates, key=lambda c: c.val_pr_auc)
+    return candidates, max(candidates, key=lambda c: c.val_pr_auc)
 
+
+def review_threshold_for(p_val: np.ndarray, threshold: float, cfg) -> float:
+    """The review band: the next most suspicious transactions after the declines, planned
+    at 80% of what analysts can take a day, so an ordinary busy day does not overflow."""
+    val_sorted = np.sort(p_val)[::-1]
+    declined_val = int((p_val >= threshold).sum())
+    review_slots = int(REVIEW_PLAN_SHARE * cfg.review_capacity_per_day * cfg.val_days)
+    return float(val_sorted[min(declined_val + review_slots, val_sorted.size - 1)])
+
+
+def run(ctx) -> StageResult:
+    from sklearn.metrics import average_precision_score, log_loss, roc_auc_score
+
+    cfg = ctx.config
+    txns, X, day, splits = ctx.need("txns"), ctx.need("X"), ctx.need("day"), ctx.need("splits")
+    known = ctx.need("known_labels")
+    sel = {name: (day >= lo) & (day < hi) for name, (lo, hi) in splits.items()}
+    X_tr, y_tr = X[sel["train"]], known[sel["train"]]
+    X_val, y_val = X[sel["val"]], known[sel["val"]]
+    X_te, y_te = X[sel["test"]], txns["is_fraud"][sel["test"]]
+    amount_val, amount_te = txns["amount"][sel["val"]], txns["amount"][sel["test"]]
+    oracle_p = txns["p_true"][sel["test"]]
+
+    candidates, champion = train_and_select(ctx, X_tr, y_tr, X_val, y_val)
     rules = rules_engine.load_rules()
     rule_action_te = rules_engine.actions(rules, X_te)
     rule_score_te = rule_action_te / rules_engine.DECLINE
@@ -117,70 +133,34 @@ def run(ctx) -> StageResult:
     # Threshold: minimum expected cost on validation (labels known at training time).
     curve = cost_curve(y_val, p_val, fn_cost=amount_val, fp_cost=cfg.friction_cost)
     threshold = curve.best_threshold
-    # Review band: the next most suspicious transactions, planned at 80% of what analysts can
-    # take a day, so an ordinary busy day does not overflow the queue.
-    val_sorted = np.sort(p_val)[::-1]
-    declined_val = int((p_val >= threshold).sum())
-    review_slots = int(REVIEW_PLAN_SHARE * cfg.review_capacity_per_day * cfg.val_days)
-    review_threshold = float(val_sorted[min(declined_val + review_slots, val_sorted.size - 1)])
+    review_threshold = review_threshold_for(p_val, threshold, cfg)
 
-    rules_flag = rule_action_te > rules_engine.APPROVE
-    model_flag = p_te >= threshold
-    combined_flag = model_flag | (rule_action_te == rules_engine.DECLINE)
-    bayes_flag = oracle_p * amount_te > (1 - oracle_p) * cfg.friction_cost  # decline when expected loss is larger
-    policies = {
-        "always approve": policy_stats(np.zeros_like(y_te), y_te, amount_te, cfg.friction_cost),
-        "rules only (baseline)": policy_stats(rules_flag, y_te, amount_te, cfg.friction_cost),
-        "model at cost threshold": policy_stats(model_flag, y_te, amount_te, cfg.friction_cost),
-        "model + decline rules": policy_stats(combined_flag, y_te, amount_te, cfg.friction_cost),
-        "model, amount-aware (Bayes rule on its P)": policy_stats(
-            p_te * amount_te > (1 - p_te) * cfg.friction_cost, y_te, amount_te, cfg.friction_cost),
-        "oracle: true P(fraud), Bayes decision": policy_stats(bayes_flag, y_te, amount_te, cfg.friction_cost),
+    flags = {
+        "rules": rule_action_te > rules_engine.APPROVE,
+        "model": p_te >= threshold,
+        "model + rules": (p_te >= threshold) | (rule_action_te == rules_engine.DECLINE),
     }
+    policies = decision_policies(flags, p_te, oracle_p, y_te, amount_te, cfg.friction_cost)
 
-    scores = {
-        "rules": rule_score_te,
-        "champion": p_te,
-        "oracle": oracle_p,
-    }
+    scores = {"rules": rule_score_te, "champion": p_te, "oracle": oracle_p}
     pr = {k: float(average_precision_score(y_te, s)) for k, s in scores.items()}
     roc = {k: float(roc_auc_score(y_te, s)) for k, s in scores.items()}
     prior = float(y_tr.mean())
     ll_champion = float(log_loss(y_te, np.clip(p_te, 1e-7, 1 - 1e-7)))
     ll_prior = float(log_loss(y_te, np.full(y_te.size, prior)))
     ll_oracle = float(log_loss(y_te, oracle_p))
-
     test_scores = {c.name: c.scorer.predict(X_te) for c in candidates}
-    model_rows = []
-    for c in candidates:
-        p = test_scores[c.name]
-        model_rows.append([c.name + (" *" if c is champion else ""), round(c.val_pr_auc, 4),
-                           round(float(average_precision_score(y_te, p)), 4),
-                           round(float(roc_auc_score(y_te, p)), 4),
-                           round(float(log_loss(y_te, np.clip(p, 1e-7, 1 - 1e-7))), 4), round(c.fit_s, 2)])
-    model_rows.append(["rules only (baseline)", "", round(pr["rules"], 4), round(roc["rules"], 4), "", ""])
-    model_rows.append(["oracle: true P(fraud)", "", round(pr["oracle"], 4), round(roc["oracle"], 4),
-                       round(ll_oracle, 4), ""])
 
-    pattern = txns["pattern"][sel["test"]]
-    pattern_rows = []
-    for k, name in enumerate(PATTERNS[1:], start=1):
-        frauds = y_te & (pattern == k)
-        if frauds.any():
-            pattern_rows.append([name, int(frauds.sum())] + [
-                f"{(flag & frauds).sum() / frauds.sum():.0%}" for flag in (rules_flag, model_flag, combined_flag)])
-
+    model_rows = candidate_rows(candidates, champion, test_scores, y_te) + [
+        ["rules only (baseline)", "", round(pr["rules"], 4), round(roc["rules"], 4), "", ""],
+        ["oracle: true P(fraud)", "", round(pr["oracle"], 4), round(roc["oracle"], 4), round(ll_oracle, 4), ""],
+    ]
+    pattern_rows = recall_by_pattern(txns["pattern"][sel["test"]], y_te, flags)
     tree = next(c for c in candidates if c.name == "LightGBM / none").scorer.booster
     gain = tree.feature_importance(importance_type="gain")
-    top = np.argsort(gain)[::-1][:8]
-    importance_rows = [[FEATURES[j], round(float(gain[j] / gain.sum()), 3)] for j in top]
-
-    pr_series = []
-    for name, s in (("champion", p_te), ("rules", rule_score_te), ("oracle", oracle_p)):
-        precision, recall, _ = precision_recall_curve(y_te, s)
-        step = max(1, recall.size // 60)
-        pr_series.append(Series(name, recall[::step].tolist(), precision[::step].tolist()))
-    step = max(1, curve.thresholds.size // 80)
+    importance_rows = [[FEATURES[j], round(float(gain[j] / gain.sum()), 3)] for j in np.argsort(gain)[::-1][:8]]
+    pr_series = precision_recall_series(y_te, scores)
+    step = max(1, curve.thresholds.size // 80)  # about 80 points draw the cost curve
     chosen = policies["model + decline rules"]
     rules_policy = policies["rules only (baseline)"]
     bayes = policies["oracle: true P(fraud), Bayes decision"]
@@ -233,3 +213,54 @@ def run(ctx) -> StageResult:
             **{name: p for name, p in test_scores.items() if name != champion.name},
         }},
     )
+
+
+def decision_policies(flags: dict, p_te, oracle_p, y_te, amount_te, friction: float) -> dict[str, dict]:
+    """Each way of deciding, scored the same way on the test days. The Bayes decision
+    declines when P x amount exceeds (1 - P) x friction: amount-aware."""
+    bayes_flag = oracle_p * amount_te > (1 - oracle_p) * friction
+    return {
+        "always approve": policy_stats(np.zeros_like(y_te), y_te, amount_te, friction),
+        "rules only (baseline)": policy_stats(flags["rules"], y_te, amount_te, friction),
+        "model at cost threshold": policy_stats(flags["model"], y_te, amount_te, friction),
+        "model + decline rules": policy_stats(flags["model + rules"], y_te, amount_te, friction),
+        "model, amount-aware (Bayes rule on its P)": policy_stats(
+            p_te * amount_te > (1 - p_te) * friction, y_te, amount_te, friction),
+        "oracle: true P(fraud), Bayes decision": policy_stats(bayes_flag, y_te, amount_te, friction),
+    }
+
+
+def candidate_rows(candidates: list[Candidate], champion: Candidate, test_scores: dict, y_te) -> list[list]:
+    """One row per trained candidate: validation PR-AUC (how it was chosen), test metrics, fit time."""
+    from sklearn.metrics import average_precision_score, log_loss, roc_auc_score
+
+    rows = []
+    for c in candidates:
+        p = test_scores[c.name]
+        rows.append([c.name + (" *" if c is champion else ""), round(c.val_pr_auc, 4),
+                     round(float(average_precision_score(y_te, p)), 4), round(float(roc_auc_score(y_te, p)), 4),
+                     round(float(log_loss(y_te, np.clip(p, 1e-7, 1 - 1e-7))), 4), round(c.fit_s, 2)])
+    return rows
+
+
+def recall_by_pattern(pattern, y_te, flags: dict) -> list[list]:
+    """Share of each fraud pattern's frauds that rules, model, and both together catch."""
+    rows = []
+    for k, name in enumerate(PATTERNS[1:], start=1):
+        frauds = y_te & (pattern == k)
+        if frauds.any():
+            rows.append([name, int(frauds.sum())] + [f"{(flags[f] & frauds).sum() / frauds.sum():.0%}"
+                                                     for f in ("rules", "model", "model + rules")])
+    return rows
+
+
+def precision_recall_series(y_te, scores: dict) -> list[Series]:
+    """Precision-recall curves of the champion, the rules and the oracle, about 60 points each."""
+    from sklearn.metrics import precision_recall_curve
+
+    series = []
+    for name in ("champion", "rules", "oracle"):
+        precision, recall, _ = precision_recall_curve(y_te, scores[name])
+        step = max(1, recall.size // 60)
+        series.append(Series(name, recall[::step].tolist(), precision[::step].tolist()))
+    return series

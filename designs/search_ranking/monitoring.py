@@ -70,6 +70,8 @@ def run(ctx) -> StageResult:
     reference_novelty = 1 - (train_vectors @ centroids.T).max(axis=1)
     shift_day = cfg.monitor_days // 2 + 1
     rows, drift_day, label_day, deploy_day, baseline_ndcg = [], None, None, None, []
+    judged_ndcg: dict[int, float] = {}  # day -> judged-sample NDCG@10
+    daily_psi: list[float] = []
     judged_new: list[tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]] = []
     series = {"NDCG@10 (judged)": [], "PSI x10": [], "CTR@1": []}
     retrained = None
@@ -100,6 +102,8 @@ def run(ctx) -> StageResult:
                 and day_ndcg < NDCG_ALARM_SHARE * float(np.mean(baseline_ndcg))):
             label_day, deploy_day = day, day + 1
             retrained = retrain(merged, queries, split, judged_new, cfg, ctx.seed, fit_lambdamart)
+        judged_ndcg[day] = day_ndcg
+        daily_psi.append(day_psi)
         rows.append([day, f"{share:.0%}", round(day_psi, 3), round(day_ndcg, 4), round(ctr1, 3),
                      "retrained" if production is retrained else "original"])
         series["NDCG@10 (judged)"].append(day_ndcg)
@@ -108,8 +112,8 @@ def run(ctx) -> StageResult:
 
     verdict_rows, medians = interleaving_experiment(ctx.need("test_rankings"), queries, cfg, rng)
     il_median, ab_median = list(medians.values())[-1]
-    after = [r[3] for r in rows if deploy_day and r[0] >= deploy_day]
-    before = [r[3] for r in rows if r[0] >= shift_day and (deploy_day is None or r[0] < deploy_day)]
+    after = [v for day, v in judged_ndcg.items() if deploy_day and day >= deploy_day]
+    before = [v for day, v in judged_ndcg.items() if day >= shift_day and (deploy_day is None or day < deploy_day)]
     return StageResult(
         stage="monitoring",
         headline=f"New topics from day {shift_day}: query-novelty PSI flagged day {drift_day}, judged NDCG confirmed "
@@ -121,7 +125,7 @@ def run(ctx) -> StageResult:
                    label="query drift alarm (day)"),
             metric("label_alarm_day", label_day if label_day else float("nan"),
                    label="judged NDCG alarm (day)"),
-            metric("psi_max", max(r[2] for r in rows), label="largest daily query-novelty PSI"),
+            metric("psi_max", max(daily_psi), label="largest daily query-novelty PSI"),
             metric("ndcg_at_10", float(np.mean(after)) if after else float("nan"),
                    baseline=float(np.mean(before)) if before else None, oracle=float(np.mean(baseline_ndcg)),
                    label="judged NDCG@10 after retraining (baseline: before it; oracle: before the launch)"),

@@ -84,6 +84,7 @@ def run(ctx) -> StageResult:
     reference_floor = np.array([noise_floor_db(u.audio) for u in splits["val"]])
     shift_day = cfg.monitor_days // 2 + 1
     rows, conf_day, input_day, label_day, deploy_day = [], None, None, None, None
+    sample_wer: dict[int, float] = {}  # day -> WER of the day's labelled sample
     production, tuned = model, None
     series = {"confidence x100": [], "WER x100 (sample)": []}
     for day in range(1, cfg.monitor_days + 1):
@@ -110,12 +111,13 @@ def run(ctx) -> StageResult:
                   epochs=cfg.finetune_epochs, batch_size=cfg.batch_size, lr=cfg.learning_rate / 2, spec_augment=True,
                   rng=np.random.default_rng(ctx.seed + 1), progress=ctx.progress,
                   description="fine-tuning on noise-augmented audio")
+        sample_wer[day] = wer
         rows.append([day, f"{snr:g} dB", round(float(floors.mean()), 1), round(day_psi, 3),
                      round(float(conf.mean()), 3), round(wer, 3), "fine-tuned" if production is tuned else "original"])
         series["confidence x100"].append(100 * float(conf.mean()))
         series["WER x100 (sample)"].append(100 * wer)
-    after = [r[5] for r in rows if deploy_day and r[0] >= deploy_day]
-    before = [r[5] for r in rows if r[0] >= shift_day and (deploy_day is None or r[0] < deploy_day)]
+    after = [w for day, w in sample_wer.items() if deploy_day and day >= deploy_day]
+    before = [w for day, w in sample_wer.items() if day >= shift_day and (deploy_day is None or day < deploy_day)]
     diar_rows, der, der_baseline = diarize(cfg, speakers, ctx.rng)
     return StageResult(
         stage="monitoring",
