@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mlsd.config import require
+from mlsd.config import require, setting
 from mlsd.registry import DesignInfo
 
 
@@ -12,38 +12,33 @@ from mlsd.registry import DesignInfo
 class FeaturePlatformConfig:
     """Every knob of the feature-platform design; `--set key=value` changes one."""
 
-    n_users: int = 2000
-    days: int = 14                    # simulated history: train, test, then monitoring days
-    train_days: int = 6
-    test_days: int = 3
-    sessions_per_user_day: float = 1.2
-    observations_per_user: int = 12   # (user, time) points a model is trained and tested on
-    allowed_lateness: float = 600.0   # seconds behind the watermark an event may arrive and still count
-    materialize_every: float = 30.0   # seconds between online-store materializations
-    freshness_slo: float = 500.0      # seconds from event to readable value, p99 over a day
-    online_batch: int = 20            # entities per get-online-features call
-    online_requests: int = 2000
-    skew_sample: int = 500
-    promo_day: int = 11               # views double from this day (drift)
-    outage_day: int = 12              # the view stream stops for this day (nulls)
-    lag_day: int = 13                 # the pipeline falls ten minutes behind this day (freshness)
-    n_trees: int = 200
-    production_users: float = 50e6    # entities in the real online store, for the capacity estimate
-    production_reads_per_s: float = 20000.0
+    n_users: int = setting(2000, 200, 50_000)
+    days: int = setting(14, 7, 60)                    # simulated history: train, test, then monitoring days
+    train_days: int = setting(6, 3, 30)
+    test_days: int = setting(3, 1, 30)
+    sessions_per_user_day: float = setting(1.2, 0.2, 20)
+    observations_per_user: int = setting(12, 2, 200)   # (user, time) points a model is trained and tested on
+    allowed_lateness: float = setting(600.0, 0, 86_400)   # seconds behind the watermark an event may arrive and still count
+    materialize_every: float = setting(30.0, 1, 3600)   # seconds between online-store materializations
+    freshness_slo: float = setting(500.0, 1, 86_400)      # seconds from event to readable value, p99 over a day
+    online_batch: int = setting(20, 1, 1000)            # entities per get-online-features call
+    online_requests: int = setting(2000, 200, 100_000)
+    skew_sample: int = setting(500, 50, 10_000)
+    promo_day: int = setting(11, 1, 60)               # views double from this day (drift)
+    outage_day: int = setting(12, 1, 60)              # the view stream stops for this day (nulls)
+    lag_day: int = setting(13, 1, 60)                 # the pipeline falls ten minutes behind this day (freshness)
+    n_trees: int = setting(200, 1, 2000)
+    production_users: float = setting(50e6, 1, 1e12)    # entities in the real online store, for the capacity estimate
+    production_reads_per_s: float = setting(20000.0, 1, 1e9)
 
     def __post_init__(self) -> None:
-        """Reject settings the stages cannot run with, naming the fix."""
+        """Reject combinations the stages cannot run with, naming the fix (ranges are on the fields)."""
         first_monitor = self.train_days + self.test_days + 1
         checks = [
-            (self.n_users >= 200, "n_users must be at least 200"),
-            (self.train_days >= 3 and self.test_days >= 1, "train_days must be >= 3 and test_days >= 1"),
             (self.days >= first_monitor + 2, f"days must be at least {first_monitor + 2}: warm-up, train, test, "
                                              "and monitoring days"),
             (all(first_monitor <= d < self.days for d in (self.promo_day, self.outage_day, self.lag_day)),
              f"promo_day, outage_day and lag_day must fall in the monitoring days {first_monitor}-{self.days - 1}"),
-            (self.allowed_lateness >= 0 and self.materialize_every > 0, "allowed_lateness >= 0, materialize_every > 0"),
-            (self.online_batch >= 1 and self.online_requests >= 200, "online_batch >= 1, online_requests >= 200"),
-            (self.observations_per_user >= 2 and self.skew_sample >= 50, "observations_per_user >= 2, skew_sample >= 50"),
         ]
         require(checks)
 

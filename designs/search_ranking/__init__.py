@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mlsd.config import require
+from mlsd.config import require, setting
 from mlsd.registry import DesignInfo
 
 
@@ -12,52 +12,43 @@ from mlsd.registry import DesignInfo
 class SearchConfig:
     """Every knob of the search design; `mlsd run search-ranking --set key=value` changes one."""
 
-    n_docs: int = 15000
-    vocab_size: int = 3000
-    n_topics: int = 40
-    new_topics: int = 4  # held out of the corpus and the logs until monitoring's launch
-    train_queries: int = 500
-    val_queries: int = 100
-    test_queries: int = 200
-    dense_dim: int = 64
-    candidates: int = 100  # the hybrid retriever's cut the ranker is trained and evaluated on
-    shown: int = 10  # results per page in the click log
-    sessions: int = 20000
-    randomize_share: float = 0.1  # sessions whose top results are shuffled, to measure position bias
-    examination_exponent: float = 1.0  # P(examine rank r) = 1 / r**exponent
-    n_trees: int = 300
-    cross_encoder_pairs: int = 20000
-    cross_encoder_epochs: int = 2
-    rerank_depth: int = 20
-    serving_queries: int = 200
-    retrieve_k: int = 1000
-    rank_k: int = 100
-    cache_requests: int = 1000
-    cache_capacity: int = 50
-    monitor_days: int = 8
-    queries_per_day: int = 300
-    judged_per_day: int = 60
-    new_docs: int = 1500  # documents on the new topics, arriving with the launch
-    interleaving_budget: int = 4000
-    production_qps: float = 2000.0
+    n_docs: int = setting(15000, 2000, 200_000)
+    vocab_size: int = setting(3000, 500, 50_000)
+    n_topics: int = setting(40, 8, 500)
+    new_topics: int = setting(4, 1, 250)  # held out of the corpus and the logs until monitoring's launch
+    train_queries: int = setting(500, 100, 10_000)
+    val_queries: int = setting(100, 20, 5000)
+    test_queries: int = setting(200, 50, 5000)
+    dense_dim: int = setting(64, 10, 256)
+    candidates: int = setting(100, 20, 10_000)  # the hybrid retriever's cut the ranker is trained and evaluated on
+    shown: int = setting(10, 5, 50)  # results per page in the click log
+    sessions: int = setting(20000, 1000, 1_000_000)
+    randomize_share: float = setting(0.1, 0.01, 1)  # sessions whose top results are shuffled, to measure position bias
+    examination_exponent: float = setting(1.0, 0, 5)  # P(examine rank r) = 1 / r**exponent
+    n_trees: int = setting(300, 1, 3000)
+    cross_encoder_pairs: int = setting(20000, 1000, 500_000)
+    cross_encoder_epochs: int = setting(2, 1, 50)
+    rerank_depth: int = setting(20, 10, 100)
+    serving_queries: int = setting(200, 50, 10_000)
+    retrieve_k: int = setting(1000, 20, 200_000)
+    rank_k: int = setting(100, 20, 10_000)
+    cache_requests: int = setting(1000, 100, 100_000)
+    cache_capacity: int = setting(50, 1, 100_000)
+    monitor_days: int = setting(8, 6, 60)
+    queries_per_day: int = setting(300, 50, 10_000)
+    judged_per_day: int = setting(60, 10, 10_000)
+    new_docs: int = setting(1500, 100, 50_000)  # documents on the new topics, arriving with the launch
+    interleaving_budget: int = setting(4000, 200, 100_000)
+    production_qps: float = setting(2000.0, 1, 1e9)
 
     def __post_init__(self) -> None:
-        """Reject settings the stages cannot run with, naming the fix."""
+        """Reject combinations the stages cannot run with, naming the fix (ranges are on the fields)."""
         checks = [
-            (self.n_docs >= 2000, "n_docs must be at least 2000"),
-            (self.vocab_size >= 500 and self.n_topics >= 8, "vocab_size must be >= 500 and n_topics >= 8"),
-            (1 <= self.new_topics < self.n_topics // 2, "new_topics must be between 1 and n_topics / 2"),
-            (self.train_queries >= 100 and self.val_queries >= 20 and self.test_queries >= 50,
-             "train_queries >= 100, val_queries >= 20, test_queries >= 50"),
-            (10 <= self.dense_dim <= 256, "dense_dim must be between 10 and 256"),
-            (20 <= self.candidates <= self.rank_k <= self.retrieve_k <= self.n_docs,
-             "need 20 <= candidates <= rank_k <= retrieve_k <= n_docs"),
-            (self.rerank_depth >= 10 and self.shown >= 5, "rerank_depth must be >= 10 and shown >= 5"),
-            (self.sessions >= 1000 and 0 < self.randomize_share <= 1, "sessions >= 1000, randomize_share in (0, 1]"),
-            (self.monitor_days >= 6, "monitor_days must be at least 6 (the launch comes half-way)"),
-            (self.queries_per_day >= 50 and 10 <= self.judged_per_day <= self.queries_per_day,
-             "queries_per_day >= 50 and judged_per_day between 10 and queries_per_day"),
-            (self.serving_queries >= 50 and self.cache_requests >= 100, "serving_queries >= 50, cache_requests >= 100"),
+            (self.new_topics < self.n_topics // 2, "new_topics must be below n_topics / 2"),
+            (self.candidates <= self.rank_k <= self.retrieve_k <= self.n_docs,
+             "need candidates <= rank_k <= retrieve_k <= n_docs"),
+            (self.rerank_depth <= self.rank_k, "rerank_depth cannot exceed rank_k"),
+            (self.judged_per_day <= self.queries_per_day, "judged_per_day cannot exceed queries_per_day"),
         ]
         require(checks)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mlsd.config import require
+from mlsd.config import require, setting
 from mlsd.registry import DesignInfo
 
 
@@ -12,45 +12,34 @@ from mlsd.registry import DesignInfo
 class SpeechConfig:
     """Every knob of the speech design; `mlsd run speech --set key=value` changes one."""
 
-    n_speakers: int = 8
-    n_train: int = 800
-    n_val: int = 100
-    n_test: int = 200
-    snr_db: float = 20.0         # the normal recording conditions
-    noisy_snr_db: float = 3.0    # the noisy test set
-    dirty_share: float = 0.02    # rows the generator corrupts for the data checks to find
-    epochs: int = 8
-    batch_size: int = 32
-    learning_rate: float = 0.002
-    beam: int = 8
-    word_bonus: float = 1.0
-    chunk_ms: int = 160          # streaming: audio per step
-    lookahead_ms: int = 100      # streaming: future audio each step may see
-    left_context_ms: int = 1200  # streaming: past audio re-encoded with each step
-    concurrent_streams: int = 16
-    monitor_days: int = 8
-    utterances_per_day: int = 60
-    labelled_per_day: int = 20
-    shifted_snr_db: float = -3.0  # incoming audio after the shift (a new noisy device)
-    finetune_epochs: int = 3
-    recordings: int = 12          # multi-speaker recordings for diarization
-    production_audio_hours_per_day: float = 100_000.0
+    n_speakers: int = setting(8, 3, 50)
+    n_train: int = setting(800, 100, 20_000)
+    n_val: int = setting(100, 20, 5000)
+    n_test: int = setting(200, 50, 5000)
+    snr_db: float = setting(20.0, -10, 60)         # the normal recording conditions
+    noisy_snr_db: float = setting(3.0, -10, 60)    # the noisy test set
+    dirty_share: float = setting(0.02, 0, 0.2)    # rows the generator corrupts for the data checks to find
+    epochs: int = setting(8, 1, 100)
+    batch_size: int = setting(32, 4, 512)
+    learning_rate: float = setting(0.002, 1e-05, 1)
+    beam: int = setting(8, 1, 64)
+    word_bonus: float = setting(1.0, -10, 10)
+    chunk_ms: int = setting(160, 80, 5000)          # streaming: audio per step
+    lookahead_ms: int = setting(100, 0, 2000)      # streaming: future audio each step may see
+    left_context_ms: int = setting(1200, 0, 10_000)  # streaming: past audio re-encoded with each step
+    concurrent_streams: int = setting(16, 2, 256)
+    monitor_days: int = setting(8, 6, 60)
+    utterances_per_day: int = setting(60, 20, 5000)
+    labelled_per_day: int = setting(20, 5, 5000)
+    shifted_snr_db: float = setting(-3.0, -10, 60)  # incoming audio after the shift (a new noisy device)
+    finetune_epochs: int = setting(3, 1, 100)
+    recordings: int = setting(12, 2, 500)          # multi-speaker recordings for diarization
+    production_audio_hours_per_day: float = setting(100_000.0, 1, 1e9)
 
     def __post_init__(self) -> None:
-        """Reject settings the stages cannot run with, naming the fix."""
+        """Reject combinations the stages cannot run with, naming the fix (ranges are on the fields)."""
         checks = [
-            (self.n_speakers >= 3, "n_speakers must be at least 3"),
-            (self.n_train >= 100 and self.n_val >= 20 and self.n_test >= 50,
-             "n_train >= 100, n_val >= 20, n_test >= 50"),
-            (self.epochs >= 1 and self.finetune_epochs >= 1, "epochs and finetune_epochs must be >= 1"),
-            (self.beam >= 1 and self.batch_size >= 4, "beam >= 1 and batch_size >= 4"),
-            (self.chunk_ms >= 80 and self.lookahead_ms >= 0 and self.left_context_ms >= 0,
-             "chunk_ms >= 80, lookahead_ms and left_context_ms >= 0"),
-            (self.monitor_days >= 6, "monitor_days must be at least 6 (the shift comes half-way)"),
-            (self.utterances_per_day >= 20 and 5 <= self.labelled_per_day <= self.utterances_per_day,
-             "utterances_per_day >= 20 and labelled_per_day between 5 and utterances_per_day"),
-            (self.recordings >= 2 and self.concurrent_streams >= 2, "recordings >= 2, concurrent_streams >= 2"),
-            (0 <= self.dirty_share <= 0.2, "dirty_share must be in [0, 0.2]"),
+            (self.labelled_per_day <= self.utterances_per_day, "labelled_per_day cannot exceed utterances_per_day"),
         ]
         require(checks)
 

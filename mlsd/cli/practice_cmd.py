@@ -54,6 +54,7 @@ def practice(
       mlsd practice fraud --answers my-answers.yaml --json --no-run
     """
     from mlsd import walkthrough_reader
+    from mlsd.config import check_seed
     from mlsd.errors import UsageError
     from mlsd.practice import plan
     from mlsd.practice.answers_file import FileAnswers, load_answers
@@ -78,6 +79,7 @@ def practice(
     if stage is not None:
         check_stage(stage)
     check_scale(scale)
+    check_seed(seed)
     info = get_design(design) if design else None
     answer_data = load_answers(answers) if answers is not None else None
     if answer_data is None and not sys.stdin.isatty():

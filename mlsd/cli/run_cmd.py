@@ -41,7 +41,7 @@ def run(
 
       mlsd run fraud --json --export ./fraud-run
     """
-    from mlsd.config import parse_assignments
+    from mlsd.config import check_seed, parse_assignments
     from mlsd.export import ensure_folder, export_run
     from mlsd.progress_bars import Progress, RichProgress
     from mlsd.registry import check_scale, check_stage, get_executable_design
@@ -53,6 +53,7 @@ def run(
     if stage is not None:
         check_stage(stage)
     check_scale(scale)
+    check_seed(seed)
     overrides = parse_assignments(settings)
     resolve_config(info, scale, overrides)  # fail on a bad --set before any work
     Store.open().close()  # and on an unusable results store, before minutes of work are lost
