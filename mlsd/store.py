@@ -102,6 +102,22 @@ def db_path() -> Path:
     return home() / DB_NAME
 
 
+def explain_failure(path: Path, exc: BaseException) -> str:
+    """One line naming what is actually wrong with the store and the fix for that case."""
+    folder = path.parent
+    elsewhere = "or set MLSD_HOME to another folder"
+    if folder.exists() and not folder.is_dir():
+        return f"cannot use results folder {folder}: it is a file, not a folder. Set MLSD_HOME to a folder."
+    if isinstance(exc, PermissionError) or (folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK)):
+        return f"cannot write to results folder {folder} (permission denied). Make it writable {elsewhere}."
+    if path.is_file() and not os.access(path, os.W_OK) or "readonly" in str(exc):
+        return f"results database {path} is read-only. Make it writable (chmod u+w '{path}') {elsewhere}."
+    if isinstance(exc, sqlite3.DatabaseError):
+        return (f"results database {path} is damaged or not an mlsd database ({exc}). Move it aside "
+                f"(mv '{path}' '{path}.bak') {elsewhere}; nothing in it is changed.")
+    return f"cannot use results database {path}: {exc}. Set MLSD_HOME to another folder."
+
+
 class Store:
     """A thin, explicit layer over the SQLite file. Open it with `Store.open()`."""
 
@@ -111,16 +127,46 @@ class Store:
 
     @classmethod
     def open(cls, path: Path | None = None) -> "Store":
+        """Open (creating and migrating it if needed) for reading and writing. Checks the
+        file's integrity first, so a run never computes for minutes and then fails to record."""
         path = path or db_path()
-        fix = f"Move it aside (mv '{path}' '{path}.bak') or set MLSD_HOME to another folder."
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(path, timeout=10)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA foreign_keys=ON")
             version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version and conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+                raise sqlite3.DatabaseError("database disk image is malformed")
         except (sqlite3.DatabaseError, OSError) as exc:
-            raise StoreError(f"cannot use results database {path}: {exc}. {fix}") from None
+            raise StoreError(explain_failure(path, exc)) from None
+        return cls._ready(conn, path, version)
+
+    @classmethod
+    def open_readonly(cls, path: Path | None = None) -> "Store | None":
+        """For commands that only read (`mlsd progress`): never creates, migrates or writes
+        anything, so a read-only store or folder works. None when no store exists yet."""
+        path = path or db_path()
+        if not path.is_file():
+            return None
+        try:
+            try:
+                conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10)
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+            except sqlite3.OperationalError:  # a WAL file in a read-only folder: read the file as it is
+                conn = sqlite3.connect(f"{path.resolve().as_uri()}?immutable=1", uri=True, timeout=10)
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+                raise sqlite3.DatabaseError("database disk image is malformed")
+        except (sqlite3.DatabaseError, OSError) as exc:
+            raise StoreError(explain_failure(path, exc)) from None
+        if version < len(MIGRATIONS):  # an older schema must be upgraded, which needs writing
+            conn.close()
+            return cls.open(path)
+        return cls._ready(conn, path, version)
+
+    @classmethod
+    def _ready(cls, conn: sqlite3.Connection, path: Path, version: int) -> "Store":
         if version > len(MIGRATIONS):
             conn.close()
             raise StoreError(

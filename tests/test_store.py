@@ -119,3 +119,75 @@ def test_a_failing_migration_changes_nothing_and_keeps_every_answer(mlsd_home, m
         tables = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         assert "extra" not in tables  # the half-applied migration was rolled back
         assert PracticeLog(store).session(session_id).answers["problem"].score == 55
+
+
+def _corrupt_pages(path) -> bytes:
+    """A store whose 100-byte header is intact but whose later pages are garbage."""
+    with Store.open(path) as store:
+        for _ in range(30):
+            store.record_run(sample_run())
+        store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    data = bytearray(path.read_bytes())
+    page = 4096
+    data[2 * page:len(data)] = b"\xab" * (len(data) - 2 * page)
+    path.write_bytes(bytes(data))
+    return bytes(data)
+
+
+def test_corrupt_pages_behind_an_intact_header_are_caught_at_open(mlsd_home):
+    mlsd_home.mkdir(parents=True)
+    corrupted = _corrupt_pages(db_path())
+    with pytest.raises(StoreError, match="damaged"):
+        Store.open()
+    assert db_path().read_bytes() == corrupted
+
+
+def test_a_run_on_a_corrupt_store_stops_before_any_work(cli, mlsd_home, monkeypatch):
+    mlsd_home.mkdir(parents=True)
+    _corrupt_pages(db_path())
+    monkeypatch.setattr("mlsd.runner.run_design", lambda *a, **k: pytest.fail("the run started"))
+    result = cli("run", "fraud", "--scale", "tiny")
+    assert result.code == 2 and len(result.err.strip().splitlines()) == 1 and "mv " in result.err
+
+
+def test_progress_on_no_store_creates_nothing(cli, mlsd_home):
+    result = cli("progress")
+    assert result.code == 0 and "No practice recorded yet" in result.out
+    assert not mlsd_home.exists()
+
+
+def test_progress_reads_a_read_only_store_in_a_read_only_folder(cli, mlsd_home):
+    import os
+
+    with Store.open() as store:
+        store.record_run(sample_run())
+    os.chmod(db_path(), 0o444)
+    os.chmod(mlsd_home, 0o555)
+    try:
+        if os.access(db_path(), os.W_OK):
+            pytest.skip("running as a user who can write anything (root)")
+        result = cli("progress", "--json")
+        assert result.code == 0, result.err
+    finally:
+        os.chmod(mlsd_home, 0o755)
+        os.chmod(db_path(), 0o644)
+
+
+def test_a_home_that_is_a_file_is_named_as_the_problem(cli, tmp_path, monkeypatch):
+    home = tmp_path / "not-a-folder"
+    home.write_text("x")
+    monkeypatch.setenv("MLSD_HOME", str(home))
+    result = cli("run", "fraud", "--scale", "tiny")
+    assert result.code == 2 and "is a file, not a folder" in result.err and "mv " not in result.err
+
+
+def test_progress_leaves_the_store_and_its_folder_as_they_were(cli, mlsd_home):
+    with Store.open() as store:
+        store.record_run(sample_run())
+        store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    before = db_path().read_bytes()
+    result = cli("progress", "--json")
+    assert result.code == 0, result.err
+    assert db_path().read_bytes() == before
+    sidecars = {p.name for p in mlsd_home.iterdir()} - {db_path().name}
+    assert sidecars <= {db_path().name + "-wal", db_path().name + "-shm"}  # SQLite's own reader files

@@ -37,8 +37,11 @@ def progress(
     if export is not None and export.suffix.lower() not in (".json", ".csv"):
         raise UsageError(f"--export writes .json or .csv, not '{export.suffix or export.name}'. "
                          "Try --export history.json or --export history.csv.")
-    with Store.open() as store:
-        sessions = PracticeLog(store).sessions()
+    store = Store.open_readonly()  # reading never creates or changes the store
+    sessions = []
+    if store is not None:
+        with store:
+            sessions = PracticeLog(store).sessions()
     if export is not None:
         count = write_history(export, sessions)
         console.print(f"Wrote {len(sessions)} sessions ({count} answers) to {export}.")

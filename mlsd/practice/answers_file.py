@@ -13,14 +13,23 @@ from mlsd.practice.session import Reply
 from mlsd.registry import STAGES
 
 FOLLOWUPS_KEY = "followups"
+MAX_ANSWER_CHARS = 20_000  # about 3,000 words: far more than ten minutes of speech; scoring stays instant
+MAX_FILE_BYTES = 1_000_000  # five stages and the follow-ups at the limit fit well inside
 
 
 def load_answers(path: Path) -> dict:
     """The validated mapping; a usage error naming the problem otherwise."""
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise UsageError(f"answers file {path} is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}. "
+                             f"Keep each answer under {MAX_ANSWER_CHARS:,} characters.")
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise UsageError(f"cannot read answers file {path}: {exc.strerror}. Pass a YAML file to --answers.") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"answers file {path} is not UTF-8 text. Pass a YAML text file to --answers "
+                         "(stage: | followed by the answer).") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
@@ -40,6 +49,12 @@ def load_answers(path: Path) -> dict:
         elif not isinstance(value, str | None):
             raise UsageError(f"answers file {path}: the answer for '{key}' must be text (use 'key: |' for "
                              "several lines).")
+    texts = [(key, v) for key, v in data.items() if key != FOLLOWUPS_KEY]
+    texts += [(f"{FOLLOWUPS_KEY}[{i}]", v) for i, v in enumerate(data.get(FOLLOWUPS_KEY) or [])]
+    for key, text in texts:
+        if text and len(text) > MAX_ANSWER_CHARS:
+            raise UsageError(f"answers file {path}: the answer for '{key}' has {len(text):,} characters; the "
+                             f"limit is {MAX_ANSWER_CHARS:,} per answer. Shorten it.")
     return data
 
 

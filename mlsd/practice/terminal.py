@@ -21,6 +21,7 @@ from rich.console import Console
 
 from mlsd.errors import UsageError
 from mlsd.practice import plan
+from mlsd.practice.answers_file import MAX_ANSWER_CHARS
 from mlsd.practice.scoring import next_hint
 from mlsd.practice.session import Reply
 
@@ -188,8 +189,9 @@ class EditorAnswers(TerminalAnswers):
         started = time.monotonic()
         try:
             subprocess.run([*self.command, path], check=False)
-            with open(path, encoding="utf-8") as f:
+            with open(path, encoding="utf-8", errors="replace") as f:  # a stray byte must not cost the answer
                 text = "\n".join(line for line in f.read().splitlines() if not line.startswith("#")).strip()
+            text = text[:MAX_ANSWER_CHARS]
         except KeyboardInterrupt:
             self.interrupted = True
             return Reply("quit", draft, time.monotonic() - started)
