@@ -32,27 +32,41 @@ def fmt_value(value: float | None, unit: str) -> str:
     return f"{value:.4f}"
 
 
+MAX_WORD = 24  # a column is never squeezed below its longest word, up to this many characters
+
+
+def add_wrapping_columns(table: RichTable, headers: list[str], rows: list[list[str]], justify: list[str]) -> None:
+    """Columns that wrap between words instead of cutting cells short ("card_a…"): each
+    keeps room for its longest word, and only a longer word is folded. Rows hold plain text."""
+    for i, (header, side) in enumerate(zip(headers, justify)):
+        words = [w for r in rows for w in Text.from_markup(str(r[i])).plain.split()] + header.split()
+        widest = max((len(w) for w in words), default=1)
+        table.add_column(header, justify=side, overflow="fold", min_width=min(widest, MAX_WORD))
+
+
 def metrics_table(metrics: list[Metric]) -> RichTable:
     table = RichTable(show_edge=False, header_style="bold", pad_edge=False)
-    for name, justify in (("metric", "left"), ("value", "right"), ("target", "right"),
-                          ("baseline", "right"), ("oracle", "right"), ("", "left")):
-        table.add_column(name, justify=justify)
+    rows = []
     for m in metrics:
         direction = "" if m.higher_is_better is None else ("≥ " if m.higher_is_better else "≤ ")
+        rows.append([m.label or m.name, fmt_value(m.value, m.unit),
+                     (direction + fmt_value(m.target, m.unit)) if m.target is not None else "",
+                     fmt_value(m.baseline, m.unit), fmt_value(m.oracle, m.unit)])
+    add_wrapping_columns(table, ["metric", "value", "target", "baseline", "oracle"], rows, ["left"] + ["right"] * 4)
+    table.add_column("", justify="left", min_width=1)
+    for m, row in zip(metrics, rows):
         verdict = {True: Text("✓", style="green"), False: Text("✗", style="red"), None: Text("")}[m.met]
-        table.add_row(m.label or m.name, fmt_value(m.value, m.unit),
-                      (direction + fmt_value(m.target, m.unit)) if m.target is not None else "",
-                      fmt_value(m.baseline, m.unit), fmt_value(m.oracle, m.unit), verdict)
+        table.add_row(*row, verdict)
     return table
 
 
 def data_table(t: Table) -> RichTable:
     table = RichTable(title=t.title, title_justify="left", title_style="bold", caption=t.caption or None,
                       caption_justify="left", header_style="bold", show_edge=False)
-    for i, column in enumerate(t.columns):
-        table.add_column(column, justify="left" if i == 0 else "right")
-    for row in t.rows:
-        table.add_row(*(_cell(c) for c in row))
+    rows = [[_cell(c) for c in row] for row in t.rows]
+    add_wrapping_columns(table, t.columns, rows, ["left"] + ["right"] * (len(t.columns) - 1))
+    for row in rows:
+        table.add_row(*row)
     return table
 
 
@@ -78,5 +92,7 @@ def render_stage(console: Console, design_title: str, stage: str, result: StageR
     if result.notes:
         parts.append(Text(""))
         parts += [Text("• " + note) for note in result.notes]
-    title = f"{design_title} · {stage} · {STAGE_MINUTES[stage]} min in an interview · ran in {seconds:.1f} s"
-    console.print(Panel(Group(*parts), title=title, title_align="left", border_style="blue"))
+    # A short title, so a narrow terminal or a pipe never cuts it; the rest goes below the panel.
+    console.print(Panel(Group(*parts), title=f"{design_title} · {stage}", title_align="left", border_style="blue",
+                        subtitle=f"{STAGE_MINUTES[stage]} min in an interview · ran in {seconds:.1f} s",
+                        subtitle_align="right"))

@@ -92,7 +92,7 @@ def test_config_overrides_are_typed_and_checked():
     assert cfg.friction_cost == 25.0 and cfg.n_trees == 7 and cfg.n_users == DESIGN.scales["tiny"]["n_users"]
     with pytest.raises(UsageError, match="Valid settings"):
         build_config(FraudConfig, {}, {"nope": "1"})
-    with pytest.raises(UsageError, match="expects float"):
+    with pytest.raises(UsageError, match="expects a number"):
         build_config(FraudConfig, {}, {"friction_cost": "ten"})
 
 

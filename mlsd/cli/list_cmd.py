@@ -23,6 +23,7 @@ def list_designs(
       mlsd list --json
     """
     from mlsd.registry import all_designs
+    from mlsd.render import add_wrapping_columns
 
     designs = all_designs()
     if as_json:
@@ -35,18 +36,27 @@ def list_designs(
         return
     table = Table(title="mlsd: ten executable ML system designs, in learning order", title_justify="left",
                   header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
-    wide = console.width >= 120  # an 80-column terminal keeps the columns people choose by
+    if console.width < 80:  # too narrow for columns: one line per design, its metrics below
+        for d in designs:
+            status = "[green]runs[/]   " if d.executable else "[dim]not yet[/]"
+            console.print(f"{d.order:>2}  [bold]{d.slug:<17}[/] {status}  {d.latency_budget_text}")
+            console.print(f"    {', '.join(d.primary_metrics)}", style="dim")
+        console.print("Next: [bold]mlsd learn fraud[/], then [bold]mlsd run fraud[/].")
+        return
+    # Narrower terminals keep the columns people choose by; the slug is the name to type.
     columns = ["#", "slug", "design", "difficulty", "budget", "primary metrics", "learn first", "status"]
-    if not wide:
-        columns = [c for c in columns if c not in ("difficulty", "learn first")]
-    for column in columns:
-        table.add_column(column, no_wrap=column in ("#", "slug", "status", "budget"))
+    if console.width < 120:
+        columns = ["#", "slug", "budget", "primary metrics", "status"]
+    rows = []
     for d in designs:
         status = "[green]runs[/]" if d.executable else "[dim]not yet[/]"
         cells = {"#": str(d.order), "slug": d.slug, "design": d.title, "difficulty": d.difficulty,
                  "budget": d.latency_budget_text, "primary metrics": ", ".join(d.primary_metrics),
                  "learn first": ", ".join(d.prerequisites) or "-", "status": status}
-        table.add_row(*(cells[c] for c in columns))
+        rows.append([cells[c] for c in columns])
+    add_wrapping_columns(table, columns, rows, ["left"] * len(columns))
+    for row in rows:
+        table.add_row(*row)
     console.print(table)
     console.print("Next: [bold]mlsd learn fraud[/], then [bold]mlsd run fraud[/]. "
                   "'not yet' designs are listed with their metadata; running one says so.")

@@ -23,7 +23,7 @@ app = typer.Typer(
     help="Practice ML system design interviews on ten designs that actually run.\n\n"
          "Start with: mlsd list, then mlsd learn fraud, mlsd run fraud, mlsd practice fraud.",
     no_args_is_help=True,
-    rich_markup_mode="rich",
+    rich_markup_mode="markdown",  # a docstring's lines join into paragraphs that wrap at the terminal's width
     pretty_exceptions_enable=False,
 )
 app.command("list")(list_designs)
@@ -52,6 +52,7 @@ def _root(
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point."""
     command = typer.main.get_command(app)
+    _no_metavar_on_flags()
     try:
         code = command.main(args=argv, prog_name="mlsd", standalone_mode=False)
     except UsageError as exc:
@@ -67,6 +68,15 @@ def main(argv: list[str] | None = None) -> int:
         message = exc.format_message().rstrip(".")
         _fail(f"{message}. Try '{where} --help'.", getattr(exc, "exit_code", 2))
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _no_metavar_on_flags() -> None:
+    """`--json` and `--help` take no value: show no `<bool>` after them in --help
+    (typer 0.29 prints the type of every option, flags included)."""
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+    TyperOption.display_type_rich = lambda self, ctx: "" if self.is_flag else shown(self, ctx)
 
 
 def _fail(message: str, code: int) -> None:

@@ -34,8 +34,10 @@ def practice(
                               help="Scale of the design's run: default matches the walkthrough's figures."),
     seed: int = typer.Option(0, "--seed", help="Seed of the design's run."),
 ) -> None:
-    """A timed mock interview: answer each stage, see what you covered and missed, then
-    the reference answer and the design's real numbers. Everything is recorded.
+    """A timed mock interview, scored point by point, then the reference answer and the real numbers.
+
+    Answer each stage; see what you covered and missed, then the reference answer and the
+    design's real numbers. Everything is recorded.
 
     Type your answer over as many lines as you like; two empty lines or Ctrl-D submit it.
     On a line of its own, /hint reveals a rubric point (half credit), /skip moves on,

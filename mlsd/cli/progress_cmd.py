@@ -17,8 +17,10 @@ def progress(
     export: Path | None = typer.Option(None, "--export", metavar="FILE",
                                        help="Write the whole history (every answer) to FILE: .json or .csv."),
 ) -> None:
-    """Your practice over time: best and last score per design, trend, the concepts you
-    miss most often, and what to practise next (weak and long-unpractised designs first).
+    """Your practice over time: scores, trends, concepts you miss, what to practise next.
+
+    Best and last score per design, the trend, the concepts you miss most often, and what
+    to practise next (weak and long-unpractised designs first).
 
     Examples:
 
