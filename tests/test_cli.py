@@ -97,3 +97,21 @@ def test_help_does_not_import_heavy_libraries():
 
 def test_stage_names_match_the_framework():
     assert STAGES == ("problem", "data", "model", "serving", "monitoring")
+
+
+def test_export_refuses_a_folder_holding_files_mlsd_did_not_write(cli, tmp_path, monkeypatch):
+    monkeypatch.setattr("mlsd.runner.run_design", lambda *a, **k: pytest.fail("the run started"))
+    (tmp_path / "results.json").write_text("mine")
+    result = cli("run", "fraud", "--scale", "tiny", "--export", str(tmp_path))
+    assert result.code == 2 and "did not write" in result.err
+    assert (tmp_path / "results.json").read_text() == "mine"
+
+
+def test_export_reuses_its_own_folder(tmp_path):
+    from mlsd.export import MARKER, ensure_folder
+
+    target = tmp_path / "run"
+    ensure_folder(target)
+    assert (target / MARKER).exists()
+    (target / "model_old.csv").write_text("a\n1\n")
+    ensure_folder(target)  # a folder mlsd wrote may be written again

@@ -136,3 +136,17 @@ def test_a_malformed_answers_file_is_named_and_nothing_is_recorded(cli, tmp_path
     result = cli("practice", "fraud", "--answers", str(path), "--no-run")
     assert result.code == 2 and message in result.err
     assert cli("progress", "--json").json()["totals"]["sessions"] == 0
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe binary", "not UTF-8 text"),
+    (("problem: |\n  " + "word " * 5_000 + "\n").encode(), "limit is 20,000 per answer"),
+    (b"problem: " + b"x" * 1_100_000, "the limit is 1,000,000"),
+])
+def test_binary_and_oversized_answers_files_fail_in_one_line(cli, tmp_path, content, message):
+    path = tmp_path / "answers.yaml"
+    path.write_bytes(content)
+    result = cli("practice", "fraud", "--answers", str(path), "--no-run", "--json")
+    assert result.code == 2 and message in " ".join(result.err.split()), result.err
+    assert len(result.err.strip().splitlines()) <= 2 and "Traceback" not in result.err
+    assert cli("progress", "--json").json()["totals"]["sessions"] == 0
