@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 UV ?= uv
 
-.PHONY: demo test test-all lock clean
+.PHONY: demo test test-all bench lock clean
 
 $(BIN)/mlsd: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,9 @@ test: $(BIN)/mlsd  ## set up, then run the fast test suite
 
 test-all: $(BIN)/mlsd  ## also the tests marked slow
 	$(BIN)/python -m pytest -m ""
+
+bench: $(BIN)/mlsd  ## measure every design idle and busy; rewrites docs/benchmarks.md (about 45 minutes)
+	$(BIN)/python -m mlsd.bench
 
 lock:  ## re-resolve every dependency into requirements.lock (see docs/installing.md)
 	printf 'setuptools\nwheel\n' | $(UV) pip compile pyproject.toml - --extra test \

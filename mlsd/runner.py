@@ -21,6 +21,7 @@ from mlsd.context import Context
 from mlsd.progress_bars import Progress
 from mlsd.registry import STAGES, DesignInfo, check_scale, check_stage
 from mlsd.results import StageResult
+from mlsd.threads import restored_after
 
 
 @dataclass
@@ -112,7 +113,8 @@ def run_design(
         ctx = Context(design, name, scale, seed, config, rng, progress, artifacts)
         with progress.stage(name, quiet=not shown):
             started = time.perf_counter()
-            result = module.run(ctx)
+            with restored_after():  # a stage's thread settings end with the stage
+                result = module.run(ctx)
             elapsed = time.perf_counter() - started
         artifacts.update(result.artifacts)
         stage_run = StageRun(name, result, elapsed, shown)

@@ -11,6 +11,7 @@ import numpy as np
 from mlsd.designs.captioning.problem import most_frequent_caption, nearest_neighbour_captions
 from mlsd.designs.captioning.training import decode, scores, train
 from mlsd.results import Chart, Series, StageResult, Table, metric
+from mlsd.threads import training_threads
 
 BEAM_WIDTHS = (1, 3, 5)
 EXPORT_COLUMNS = {"greedy": "greedy", "beam 3": "beam_3", "beam 5": "beam_5", "most frequent caption": "most_frequent",
@@ -52,7 +53,7 @@ def run(ctx) -> StageResult:
     cfg = ctx.config
     train_split, val, test, vocab = ctx.need("train"), ctx.need("val"), ctx.need("test"), ctx.need("vocab")
     ctx.seed_torch()
-    torch.set_num_threads(2)
+    torch.set_num_threads(training_threads())  # the runner restores it after the stage
     model = Captioner(vocab)
     started = time.perf_counter()
     history = train(model, train_split, cfg, epochs=cfg.epochs, progress=ctx.progress,

@@ -12,10 +12,11 @@ import numpy as np
 
 from mlsd.blocks.serving.batching import DynamicBatcher
 from mlsd.blocks.serving.cache import ResultCache
-from mlsd.blocks.serving.latency import LATENCY_COLUMNS, measure_latency, one_intra_op_thread
+from mlsd.blocks.serving.latency import LATENCY_COLUMNS, measure_latency
 from mlsd.blocks.serving.loadgen import offered_load
 from mlsd.results import StageResult, Table, metric
 from mlsd.blocks.serving.capacity import TARGET_UTILISATION, replicas_for
+from mlsd.threads import single_threaded
 
 LOAD_FACTORS = (0.5, 1.0, 2.0)  # offered load as a multiple of batch-1 capacity
 ZIPF_EXPONENT = 1.1  # a few images (memes, product shots) are requested again and again
@@ -81,7 +82,7 @@ def quantized(model):
 
 
 def run(ctx) -> StageResult:
-    with one_intra_op_thread():
+    with single_threaded():
         return _serve(ctx)
 
 

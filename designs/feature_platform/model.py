@@ -8,6 +8,7 @@ import numpy as np
 
 from mlsd.designs.feature_platform.world import observations
 from mlsd.results import StageResult, Table, metric
+from mlsd.threads import training_threads
 
 
 def run(ctx) -> StageResult:
@@ -24,7 +25,7 @@ def run(ctx) -> StageResult:
     live = sets["point-in-time"][1]  # what serving will see: values known at request time
     rows, auc = [], {}
     for name, (X, T) in sets.items():
-        model = lgb.LGBMClassifier(n_estimators=cfg.n_trees, learning_rate=0.05, num_leaves=31, n_jobs=2,
+        model = lgb.LGBMClassifier(n_estimators=cfg.n_trees, learning_rate=0.05, num_leaves=31, n_jobs=training_threads(),
                                    random_state=ctx.seed, verbose=-1).fit(X, train_y)
         offline_auc = roc_auc_score(test_y, model.predict_proba(T)[:, 1])
         live_auc = roc_auc_score(test_y, model.predict_proba(live)[:, 1])

@@ -15,6 +15,7 @@ from mlsd.designs.fraud.features import FEATURES
 from mlsd.designs.fraud.scoring import EnsembleScorer, LogisticScorer, TreeScorer
 from mlsd.designs.fraud.world import PATTERNS
 from mlsd.results import Chart, Series, StageResult, Table, metric
+from mlsd.threads import training_threads
 
 IMBALANCE = ("none", "class weights", "downsample + recalibrate")
 REVIEW_PLAN_SHARE = 0.8
@@ -51,7 +52,7 @@ def fit_candidate(family: str, method: str, X, y, cfg, rng) -> Candidate:
         model = LGBMClassifier(
             n_estimators=cfg.n_trees, learning_rate=0.05, num_leaves=15, min_child_samples=20,
             subsample=0.8, subsample_freq=1, colsample_bytree=0.8, reg_lambda=1.0, class_weight=weights,
-            n_jobs=2, deterministic=True, force_col_wise=True, random_state=int(rng.integers(2**31 - 1)),
+            n_jobs=training_threads(), deterministic=True, force_col_wise=True, random_state=int(rng.integers(2**31 - 1)),
             verbose=-1,
         )
         model.fit(X, y)

@@ -54,7 +54,8 @@ class TreeScorer:
         return recalibrate(self.booster.predict(np.atleast_2d(X)), self.kept_share)
 
     def predict_row(self, row: list[float]) -> float:
-        return float(self.predict(np.asarray(row)[None, :])[0])
+        """One request, one thread: a serving worker's model call (mlsd/threads.py)."""
+        return float(recalibrate(self.booster.predict(np.asarray(row)[None, :], num_threads=1), self.kept_share)[0])
 
 
 @dataclass

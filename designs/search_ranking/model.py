@@ -12,6 +12,7 @@ import numpy as np
 from mlsd.designs.search_ranking import world
 from mlsd.designs.search_ranking.ranking import FEATURES, evaluate, oracle_ranking
 from mlsd.results import StageResult, Table, metric
+from mlsd.threads import training_threads
 
 
 def fit_lambdamart(X: np.ndarray, y: np.ndarray, groups: list[int], n_trees: int, seed: int):
@@ -19,7 +20,7 @@ def fit_lambdamart(X: np.ndarray, y: np.ndarray, groups: list[int], n_trees: int
 
     model = lgb.LGBMRanker(objective="lambdarank", n_estimators=n_trees, learning_rate=0.05, num_leaves=31,
                            min_child_samples=20, subsample=0.8, subsample_freq=1, colsample_bytree=0.9,
-                           random_state=seed, n_jobs=2, verbose=-1)
+                           random_state=seed, n_jobs=training_threads(), verbose=-1)
     model.fit(X, y, group=groups)
     return model
 

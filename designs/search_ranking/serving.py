@@ -12,9 +12,10 @@ import numpy as np
 from mlsd.blocks.serving.cache import ResultCache
 from mlsd.designs.search_ranking.problem import BUDGET_ALLOCATION_MS
 from mlsd.designs.search_ranking.ranking import Retrievers, ndcg_at, rrf
-from mlsd.blocks.serving.latency import LATENCY_COLUMNS, measure_latency, one_intra_op_thread, summarize
+from mlsd.blocks.serving.latency import LATENCY_COLUMNS, measure_latency, summarize
 from mlsd.results import StageResult, Table, metric
 from mlsd.blocks.serving.capacity import TARGET_UTILISATION, replicas_for
+from mlsd.threads import single_threaded
 
 ZIPF_EXPONENT = 1.0  # head queries repeat all day long
 
@@ -67,7 +68,7 @@ class Cascade:
 
 
 def run(ctx) -> StageResult:
-    with one_intra_op_thread():
+    with single_threaded():
         return _serve(ctx)
 
 

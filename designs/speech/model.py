@@ -12,6 +12,7 @@ from mlsd.designs.speech.ctc_decoding import greedy, prefix_beam_search
 from mlsd.designs.speech.asr import ALPHABET, Recogniser, posteriors, tidy, train
 from mlsd.designs.speech.ngram_lm import WordBigramLM
 from mlsd.results import Chart, Series, StageResult, Table, metric
+from mlsd.threads import training_threads
 
 LM_WEIGHTS = (0.0, 0.3, 0.6, 1.0)
 
@@ -24,7 +25,7 @@ def run(ctx) -> StageResult:
     feats, train_utts, splits = ctx.need("feats"), ctx.need("train"), ctx.need("splits")
     noisy_test = ctx.need("noisy_test")
     texts = [u.text for u in train_utts]
-    torch.set_num_threads(2)
+    torch.set_num_threads(training_threads())  # the runner restores it after the stage
     models, losses, seconds = {}, {}, {}
     for name, augment in (("SpecAugment", True), ("no augmentation", False)):
         ctx.seed_torch()

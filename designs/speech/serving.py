@@ -14,8 +14,9 @@ import numpy as np
 from mlsd.designs.speech.ctc_decoding import greedy
 from mlsd.designs.speech.asr import ALPHABET, HOP, SUBSAMPLE, features, posteriors, tidy
 from mlsd.designs.speech.world import SAMPLE_RATE
-from mlsd.blocks.serving.latency import measure_latency, one_intra_op_thread, summarize
+from mlsd.blocks.serving.latency import measure_latency, summarize
 from mlsd.results import StageResult, Table, metric
+from mlsd.threads import single_threaded
 
 OUTPUT_FRAME_S = HOP * SUBSAMPLE / SAMPLE_RATE  # one CTC output per 40 ms
 CHUNK_SWEEP_MS = (160, 400, 800)
@@ -44,7 +45,7 @@ def stream_posteriors(model, audio: np.ndarray, chunk_s: float, lookahead_s: flo
 
 
 def run(ctx) -> StageResult:
-    with one_intra_op_thread():
+    with single_threaded():
         return _serve(ctx)
 
 

@@ -17,6 +17,7 @@ from mlsd.cli.practice_cmd import practice
 from mlsd.cli.progress_cmd import progress
 from mlsd.cli.run_cmd import run
 from mlsd.errors import UsageError
+from mlsd.threads import configure_before_imports
 
 app = typer.Typer(
     name="mlsd",
@@ -51,6 +52,7 @@ def _root(
 
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point."""
+    configure_before_imports()  # before any stage imports numpy, torch, faiss or LightGBM
     command = typer.main.get_command(app)
     _no_metavar_on_flags()
     try:

@@ -7,14 +7,13 @@ interpolation; throughput is requests divided by the probe's own wall time.
 
 from __future__ import annotations
 
-import os
 import time
-from contextlib import contextmanager
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from mlsd.results import Metric, metric
+from mlsd.threads import available_cores
 
 
 @dataclass(frozen=True)
@@ -59,7 +58,7 @@ def summarize(samples_ns: Sequence[int], wall_s: float | None = None, threads: i
         n=int(ms.size), p50_ms=float(p50), p95_ms=float(p95), p99_ms=float(p99),
         mean_ms=float(ms.mean()), max_ms=float(ms.max()),
         throughput_rps=float(ms.size / wall_s) if wall_s else float("nan"),
-        threads=threads, cores=os.cpu_count() or 1,
+        threads=threads, cores=available_cores(),
     )
 
 
@@ -86,18 +85,3 @@ def measure_latency(
         handle(request)
         samples.append(clock() - t0)
     return summarize(samples, (clock() - started) / 1e9)
-
-
-@contextmanager
-def one_intra_op_thread():
-    """Run torch with one intra-op thread, as a model server runs each worker. On two
-    cores, two OpenMP threads spinning beside a load generator and a batcher starve
-    them, and the measurement shows the contention instead of the server."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
