@@ -6,17 +6,20 @@ get stall their whole team: on two cores with seven competing processes, a Light
 0.31 s idle. Waiting passively fixes the busy case (2.3 s) but triples the idle time
 (1.05 s: every parallel region pays a wake-up). So:
 
-- before numpy, torch, faiss or LightGBM is imported, OpenMP workers spin only briefly
-  before they sleep (GOMP_SPINCOUNT=1000: 0.34 s idle, 3.2 s with seven competitors), and
-  wait passively outright when the machine is already busy at start;
-- training asks `training_threads()` each time: two threads (at most the cores this
-  process may use), or one when more tasks are runnable than there are cores, so a fit
-  never waits on a partner thread that has no core;
+- training asks `training_threads()` each time it starts: two threads (at most the cores
+  this process may use), or one when more tasks are runnable than there are cores, so a
+  fit never waits on a partner thread that has no core (the same fit with one thread:
+  1.1 s beside three competitors, against 2.9 s with two spinning threads). A short spin
+  (GOMP_SPINCOUNT=1000) was tried instead: it cost torch training 60% on an idle machine;
+- the runner gives each stage `training_threads()` torch threads as it starts, and puts
+  the setting back after it;
+- before numpy, torch, faiss or LightGBM is imported, OpenMP workers are told to wait
+  passively when the machine is already busy at start, and no runtime starts more
+  threads than two;
 - per-request inference in a serving path runs on one thread (`single_threaded`), as model
   servers run each worker; LightGBM predictions in a serving path pass `num_threads=1`.
 
-A setting the user made in the environment is kept. The runner restores torch's thread
-count after every stage, so a stage that changes it cannot leak the change.
+A setting the user made in the environment is kept.
 """
 
 from __future__ import annotations
@@ -39,16 +42,28 @@ def available_cores() -> int:
 
 
 def machine_busy() -> bool:
-    """More tasks runnable right now than this process has cores (the fourth field of
-    /proc/loadavg counts them, this process included), or, where that file does not
-    exist, a one-minute load average above the core count."""
+    """Other processes keep every core busy right now: the tasks /proc/loadavg counts as
+    runnable, less this process's own running threads (a worker still spinning after a
+    parallel region is not competition), at least the core count. Where that file does
+    not exist, a one-minute load average above the core count."""
     cores = available_cores()
     try:
         with open("/proc/loadavg") as f:
             runnable = int(f.read().split()[3].split("/")[0])
-        return runnable > cores
+        return runnable - _own_running_threads() >= cores
     except (OSError, IndexError, ValueError):
         return hasattr(os, "getloadavg") and os.getloadavg()[0] > cores
+
+
+def _own_running_threads() -> int:
+    running = 0
+    for task in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{task}/stat") as f:
+                running += f.read().rsplit(")", 1)[1].split()[0] == "R"
+        except OSError:  # the thread ended meanwhile
+            continue
+    return running
 
 
 def max_threads() -> int:
@@ -65,7 +80,6 @@ def configure_before_imports() -> None:
     before those libraries load, so the CLI entry point calls it first thing."""
     threads = str(max_threads())
     defaults = {
-        "GOMP_SPINCOUNT": "1000",  # libgomp (torch, LightGBM, faiss): spin about a microsecond, then sleep
         "KMP_BLOCKTIME": "0",  # Intel's OpenMP runtime, where MKL brings it: sleep at once
         "OMP_NUM_THREADS": threads,
         "OPENBLAS_NUM_THREADS": threads,
@@ -101,9 +115,12 @@ def single_threaded():
 
 @contextmanager
 def restored_after():
-    """Put torch's thread count back after a stage, whatever the stage set."""
+    """Give a stage `training_threads()` torch threads (when torch is loaded) and put
+    the setting back after it, whatever the stage set."""
     torch = sys.modules.get("torch")
     before = torch.get_num_threads() if torch else max_threads()
+    if torch is not None:
+        torch.set_num_threads(training_threads())
     try:
         yield
     finally:
