@@ -12,6 +12,7 @@ from mlsd.designs.captioning import scenes as scene_lib
 from mlsd.designs.captioning.cider import cider_d
 from mlsd.designs.captioning.world import Split
 from mlsd.designs.captioning.network import PAD, Captioner, Vocabulary
+from mlsd.threads import training_threads
 
 DECODE_CHUNK = 256
 
@@ -41,6 +42,7 @@ def train(model: Captioner, split: Split, cfg, *, epochs: int, progress, descrip
     for epoch, start in progress.track(batches, total=len(batches), description=description):
         if start == 0:
             order = torch.randperm(len(split))
+            torch.set_num_threads(training_threads())  # re-decided each epoch: load may come and go
         index = order[start:start + cfg.batch_size]
         pick = torch.randint(0, tokens.shape[1], (len(index),))
         target = tokens[index, pick]

@@ -15,6 +15,7 @@ import torchaudio
 from torch import nn
 
 from mlsd.designs.speech.world import PHONES, SAMPLE_RATE
+from mlsd.threads import training_threads
 
 ALPHABET = ["_", " "] + sorted(PHONES)  # "_" is the CTC blank
 INDEX = {c: i for i, c in enumerate(ALPHABET)}
@@ -82,6 +83,7 @@ def train(model: Recogniser, feats: list[torch.Tensor], texts: list[str], *, epo
     for epoch, start in progress.track(steps, total=len(steps), description=description):
         if start == 0:
             order = rng.permutation(len(feats))
+            torch.set_num_threads(training_threads())  # re-decided each epoch: load may come and go
         idx = order[start:start + batch_size]
         x, lengths = pad([feats[i] for i in idx])
         if spec_augment:
