@@ -12,7 +12,8 @@ get stall their whole team: on two cores with seven competing processes, a Light
   1.1 s beside three competitors, against 2.9 s with two spinning threads). A short spin
   (GOMP_SPINCOUNT=1000) was tried instead: it cost torch training 60% on an idle machine;
 - the runner gives each stage `training_threads()` torch threads as it starts, and puts
-  the setting back after it;
+  the setting back after it; torch training loops ask again at every epoch, so load that
+  arrives mid-stage (a second mlsd run) meets one thread, not a spinning pair;
 - before numpy, torch, faiss or LightGBM is imported, OpenMP workers are told to wait
   passively when the machine is already busy at start, and no runtime starts more
   threads than two;
