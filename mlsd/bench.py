@@ -47,7 +47,7 @@ class Measurement:
     error: str = ""
 
 
-def run_design(design: str, scale: str, load: int, home: Path) -> Measurement:
+def time_run(design: str, scale: str, load: int, home: Path) -> Measurement:
     """One whole command, timed, with its peak resident memory."""
     env = {**os.environ, "MLSD_HOME": str(home), "NO_COLOR": "1"}
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
@@ -228,7 +228,7 @@ def main(argv: list[str] | None = None) -> None:
             for scale in scales:
                 for design in designs:
                     with competing(load):
-                        m = run_design(design, scale, load, home)
+                        m = time_run(design, scale, load, home)
                     measured.append(m)
                     print(f"{design} {scale} load {load}: {m.wall_s:.1f} s, {m.peak_mb:,.0f} MB {m.error}",
                           file=sys.stderr, flush=True)

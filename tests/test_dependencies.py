@@ -21,9 +21,11 @@ CHECKS = {
     "torch": "import torch; assert float(torch.ones(3).sum()) == 3.0",
     "torchaudio": "import torch, torchaudio; torchaudio.transforms.MelSpectrogram(n_fft=64, n_mels=8)(torch.zeros(1, 256))",
     "faiss": "import faiss, numpy as np; i = faiss.IndexFlatL2(4); i.add(np.eye(4, dtype='float32')); assert i.ntotal == 4",
-    "lightgbm": "import lightgbm",
+    "lightgbm": ("import lightgbm, numpy as np; x = np.arange(40.0).reshape(-1, 1); "
+                 "m = lightgbm.LGBMRegressor(n_estimators=2, min_child_samples=2, verbose=-1).fit(x, x[:, 0]); "
+                 "assert m.predict(x).shape == (40,)"),
     "sklearn": "from sklearn.metrics import roc_auc_score; assert roc_auc_score([0, 1], [0.1, 0.9]) == 1.0",
-    "sentencepiece": "import sentencepiece",
+    "sentencepiece": "import sentencepiece; sentencepiece.SentencePieceProcessor()",
     "sacrebleu": "import sacrebleu; assert sacrebleu.corpus_bleu(['a b c d'], [['a b c d']]).score > 99.9",
     "jiwer": "import jiwer; assert jiwer.wer('a b', 'a c') == 0.5",
     "duckdb": "import duckdb; assert duckdb.sql('select 41 + 1').fetchall() == [(42,)]",

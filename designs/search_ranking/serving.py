@@ -28,7 +28,7 @@ class Cascade:
         self.retrieve_k, self.rank_k, self.depth = retrieve_k, rank_k, depth
         self.timings: dict[str, list[int]] = {"retrieve": [], "rank": [], "rerank": []}
         self.cuts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        self.model_inputs: tuple | None = None  # the last request's inputs to each model call
+        self.model_inputs: list[tuple] = []  # what each model call received, per request, for `model_calls`
 
     def search(self, query: np.ndarray) -> np.ndarray:
         clock = time.perf_counter_ns
@@ -36,7 +36,8 @@ class Cascade:
         r = self.retrievers
         retrieved = rrf([r.bm25_top(query, self.retrieve_k), r.dense_top(query, self.retrieve_k)])[: self.retrieve_k]
         t1 = clock()
-        scores = self.ranker.predict(r.features(query, retrieved))
+        rows = r.features(query, retrieved)
+        scores = self.ranker.predict(rows, num_threads=1)  # one thread per request (mlsd/threads.py)
         order = np.argsort(-scores, kind="stable")[: self.rank_k]
         ranked, prior = retrieved[order], scores[order]
         t2 = clock()
@@ -46,16 +47,8 @@ class Cascade:
         for name, ns in zip(self.timings, (t1 - t0, t2 - t1, t3 - t2)):
             self.timings[name].append(ns)
         self.cuts.append((retrieved[:10], ranked[:10], final))
+        self.model_inputs.append((query, rows, top, prior[: self.depth]))
         return final
-
-    def prepared_inputs(self, query: np.ndarray) -> tuple:
-        """Serve `query` once and keep what each model call received, for `model_calls`."""
-        r = self.retrievers
-        retrieved = rrf([r.bm25_top(query, self.retrieve_k), r.dense_top(query, self.retrieve_k)])[: self.retrieve_k]
-        rows = r.features(query, retrieved)
-        scores = self.ranker.predict(rows)
-        order = np.argsort(-scores, kind="stable")[: self.depth]
-        return query, rows, retrieved[order], scores[order]
 
     def model_calls(self, inputs: tuple) -> None:
         """The compute floor: both index searches, LambdaMART on ready feature rows and the
@@ -63,7 +56,7 @@ class Cascade:
         query, rows, head, prior = inputs
         self.retrievers.bm25_top(query, self.retrieve_k)
         self.retrievers.dense_top(query, self.retrieve_k)
-        self.ranker.predict(rows)
+        self.ranker.predict(rows, num_threads=1)
         self.reranker.scores(query, head, prior)
 
 
@@ -99,7 +92,7 @@ def _serve(ctx) -> StageResult:
         return hit
 
     with_cache = measure_latency(cached, cache_stream, warmup=0)
-    floor = measure_latency(cascade.model_calls, [cascade.prepared_inputs(queries.tokens[q]) for q in stream], warmup=20)
+    floor = measure_latency(cascade.model_calls, cascade.model_inputs[: len(stream)], warmup=20)
     budget = ctx.design.latency_budget_ms
     workers = replicas_for(cfg.production_qps, end_to_end.throughput_rps)
     plan = dict(zip(("retrieve", "rank", "rerank"), (ms for _, ms in BUDGET_ALLOCATION_MS[1:4])))  # the problem's plan

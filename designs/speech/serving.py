@@ -20,7 +20,6 @@ from mlsd.threads import single_threaded
 
 OUTPUT_FRAME_S = HOP * SUBSAMPLE / SAMPLE_RATE  # one CTC output per 40 ms
 CHUNK_SWEEP_MS = (160, 400, 800)
-FLOOR_STEPS = 40  # timed forward passes of one streaming window for the compute floor
 
 
 def stream_posteriors(model, audio: np.ndarray, chunk_s: float, lookahead_s: float, left_s: float,
@@ -83,20 +82,17 @@ def _serve(ctx) -> StageResult:
     audios = [np.resize(u.audio, window) for u in utterances[: cfg.concurrent_streams]]
     batch_feats = features(audios, mel)
     reps = 5
-    t0 = time.perf_counter()
-    for _ in range(reps):
-        for f in batch_feats:
-            posteriors(model, [f])
-    one_by_one = (time.perf_counter() - t0) / reps
-    t0 = time.perf_counter()
-    for _ in range(reps):
-        with torch.no_grad():
+    with torch.no_grad():
+        # One stream's step at a time: each call is also the compute floor, a forward pass
+        # alone with its features ready and no audio to wait for.
+        floor = measure_latency(lambda f: posteriors(model, [f]), [f for _ in range(reps + 1) for f in batch_feats],
+                                warmup=len(batch_feats))
+        t0 = time.perf_counter()
+        for _ in range(reps):
             posteriors(model, batch_feats, batch_size=len(batch_feats))
     batched = (time.perf_counter() - t0) / reps
+    one_by_one = floor.mean_ms / 1000 * len(batch_feats)
     speedup = one_by_one / batched
-    with torch.no_grad():  # the compute floor: one step's forward pass alone, features ready, no audio wait
-        floor = measure_latency(lambda f: posteriors(model, [f]),
-                                [batch_feats[i % len(batch_feats)] for i in range(FLOOR_STEPS + 5)], warmup=5)
     cores = cfg.production_audio_hours_per_day * 3600 / 86_400 * rtf
     budget = ctx.design.latency_budget_ms
     return StageResult(

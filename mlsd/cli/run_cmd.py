@@ -85,11 +85,13 @@ def _against_target(seconds: float, target: float | None) -> str:
     """The run time against the scale's target, and when it is over, the likely reason."""
     import os
 
+    from mlsd.threads import available_cores
+
     if target is None:
         return ""
     if seconds <= target:
         return f" (target ≤ {target} s on two cores)"
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cores = available_cores()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
     why = (f"this machine was busy (load {load:.1f} on {cores} cores), so the run got a share of the CPU"
            if load > cores else f"the machine was not busy (load {load:.1f} on {cores} cores), so it is slower than "
