@@ -58,8 +58,8 @@ DESIGN = DesignInfo(
     patterns=("encoder-decoder", "beam search", "dynamic batching"),
     config=CaptioningConfig,
     scales={
-        "tiny": {"n_train": 1300, "n_val": 150, "n_test": 200, "image_size": 24, "epochs": 8, "batch_size": 32,
-                 "learning_rate": 0.005, "serving_requests": 80, "cache_requests": 300, "monitor_days": 8,
+        "tiny": {"n_train": 1300, "n_val": 150, "n_test": 200, "image_size": 24, "epochs": 7, "batch_size": 32,
+                 "learning_rate": 0.005, "serving_requests": 50, "cache_requests": 300, "monitor_days": 8,
                  "images_per_day": 150, "labelled_per_day": 30, "annotation_batch": 250, "retrain_epochs": 2},
         "default": {},
         "large": {"n_train": 12000, "n_val": 1000, "n_test": 1000, "epochs": 10, "serving_requests": 600,

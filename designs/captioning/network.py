@@ -182,10 +182,13 @@ class Captioner(nn.Module):
             total = (scores.unsqueeze(2) + logp).view(b, width * vocab)
             top, index = total.topk(2 * width, dim=1)  # room for beams that end here
             beam_of, word = index // vocab, index % vocab
-            new_scores = torch.full((b, width), float("-inf"))
-            new_beam = torch.zeros((b, width), dtype=torch.long)
-            new_word = torch.full((b, width), PAD, dtype=torch.long)
+            # The bookkeeping runs on Python lists: indexing a tensor element by element costs
+            # microseconds a time, and at batch 1 this loop is most of a request's latency.
+            new_scores_l = [[float("-inf")] * width for _ in range(b)]
+            new_beam_l = [[0] * width for _ in range(b)]
+            new_word_l = [[PAD] * width for _ in range(b)]
             top_l, beam_l, word_l = top.tolist(), beam_of.tolist(), word.tolist()
+            history_l = history.tolist()
             for i in range(b):
                 kept = 0
                 for j in range(2 * width):
@@ -194,11 +197,13 @@ class Captioner(nn.Module):
                         break
                     k, w = beam_l[i][j], word_l[i][j]
                     if w == EOS:
-                        words = history[i, k].tolist()
+                        words = history_l[i][k]
                         finished[i].append((score / max(1, len(words) + 1) ** length_alpha, words))
                         continue
-                    new_scores[i, kept], new_beam[i, kept], new_word[i, kept] = score, k, w
+                    new_scores_l[i][kept], new_beam_l[i][kept], new_word_l[i][kept] = score, k, w
                     kept += 1
+            new_scores, new_beam = torch.tensor(new_scores_l), torch.tensor(new_beam_l, dtype=torch.long)
+            new_word = torch.tensor(new_word_l, dtype=torch.long)
             flat = (new_beam + torch.arange(b).unsqueeze(1) * width).view(-1)
             h = h[flat]
             history = torch.cat([history.view(b * width, -1)[flat].view(b, width, -1), new_word.unsqueeze(2)], 2)

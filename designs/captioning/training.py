@@ -29,7 +29,8 @@ def train(model: Captioner, split: Split, cfg, *, epochs: int, progress, descrip
     validation loss) per epoch."""
     images = torch.from_numpy(split.images)
     tokens = token_tensor(split, model.vocab, cfg.max_len)
-    optimiser = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate)
+    # fused: one kernel over every parameter instead of a dozen small ops each, ~10% of a CPU step here
+    optimiser = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate, fused=True)
     steps_per_epoch = -(-len(split) // cfg.batch_size)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=cfg.learning_rate, pct_start=0.15,
                                                    total_steps=epochs * steps_per_epoch)
@@ -66,18 +67,17 @@ def train(model: Captioner, split: Split, cfg, *, epochs: int, progress, descrip
 
 @torch.no_grad()
 def validation_loss(model: Captioner, split: Split, cfg) -> float:
-    """Mean cross-entropy over every reference of every image."""
+    """Mean cross-entropy per word over one fixed reference per image, rotating through
+    the reference positions so every annotator's phrasing is represented: a fifth of the
+    cost of scoring all five, and the same references every epoch, so epochs compare."""
     model.eval()
-    images = torch.from_numpy(split.images)
     tokens = token_tensor(split, model.vocab, cfg.max_len)
+    target = tokens[torch.arange(len(split)), torch.arange(len(split)) % tokens.shape[1]]
+    target = target[:, : int((target != PAD).sum(1).max())]  # no steps past the longest caption
+    logits = model(torch.from_numpy(split.images), target)
     loss_fn = torch.nn.CrossEntropyLoss(ignore_index=PAD, reduction="sum")
-    total, count = 0.0, 0
-    for r in range(tokens.shape[1]):
-        target = tokens[:, r]
-        logits = model(images, target)
-        total += float(loss_fn(logits.reshape(-1, logits.shape[-1]), target[:, 1:].reshape(-1)))
-        count += int((target[:, 1:] != PAD).sum())
-    return total / count
+    total = float(loss_fn(logits.reshape(-1, logits.shape[-1]), target[:, 1:].reshape(-1)))
+    return total / int((target[:, 1:] != PAD).sum())
 
 
 def decode(model: Captioner, images: np.ndarray, width: int, max_len: int) -> list[str]:
