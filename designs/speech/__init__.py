@@ -28,6 +28,7 @@ class SpeechConfig:
     lookahead_ms: int = setting(100, 0, 2000)      # streaming: future audio each step may see
     left_context_ms: int = setting(1200, 0, 10_000)  # streaming: past audio re-encoded with each step
     concurrent_streams: int = setting(16, 2, 256)
+    streamed_utterances: int = setting(100, 10, 5000)  # test utterances streamed per chunk size
     monitor_days: int = setting(8, 6, 60)
     utterances_per_day: int = setting(60, 20, 5000)
     labelled_per_day: int = setting(20, 5, 5000)
@@ -57,8 +58,9 @@ DESIGN = DesignInfo(
     patterns=("encoder-decoder", "beam search", "dynamic batching", "streaming inference"),
     config=SpeechConfig,
     scales={
-        "tiny": {"n_train": 350, "n_val": 40, "n_test": 80, "epochs": 7, "utterances_per_day": 30,
-                 "labelled_per_day": 15, "recordings": 6, "concurrent_streams": 8, "finetune_epochs": 2},
+        "tiny": {"n_train": 300, "n_val": 40, "n_test": 80, "epochs": 5, "utterances_per_day": 30,
+                 "labelled_per_day": 15, "recordings": 6, "concurrent_streams": 8, "finetune_epochs": 2,
+                 "streamed_utterances": 30},
         "default": {},
         "large": {"n_train": 3000, "n_val": 300, "n_test": 500, "epochs": 12},
     },

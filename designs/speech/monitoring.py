@@ -21,6 +21,7 @@ CONFIDENCE_SIGMAS = 4.0
 FLOOR_RISE_DB = 6.0       # alarm when the day's mean noise floor is this far above validation's
 WER_ALARM_RISE = 0.05     # labelled WER this far above validation confirms the problem
 WINDOW_S = 0.5            # diarization: one embedding per half second of speech
+FINETUNE_SHARE = 0.5      # fine-tuning set: this share of the training set in new noise, as much old audio replayed
 
 
 def noise_floor_db(audio: np.ndarray) -> float:
@@ -104,8 +105,10 @@ def run(ctx) -> StageResult:
         wer = jiwer.wer([u.text for u in sample], [tidy(greedy(p, ALPHABET)) for p in post[: cfg.labelled_per_day]])
         if label_day is None and day in (conf_day, input_day) and wer > val_wer + WER_ALARM_RISE:
             label_day, deploy_day = day, day + 1
-            noisy = world.generate(len(train_utts), speakers, ctx.rng, cfg.shifted_snr_db)
-            augmented = train_utts + noisy  # the old audio and the same amount with device-like noise
+            half = int(FINETUNE_SHARE * len(train_utts))
+            noisy = world.generate(half, speakers, ctx.rng, cfg.shifted_snr_db)
+            replay = [train_utts[i] for i in ctx.rng.permutation(len(train_utts))[:half]]
+            augmented = replay + noisy  # old audio, so it is not forgotten, and as much with device-like noise
             tuned = copy.deepcopy(production)
             train(tuned, features([u.audio for u in augmented]), [u.text for u in augmented],
                   epochs=cfg.finetune_epochs, batch_size=cfg.batch_size, lr=cfg.learning_rate / 2, spec_augment=True,
@@ -151,9 +154,10 @@ def run(ctx) -> StageResult:
         notes=[
             "Confidence and the input's noise floor need no transcript, so they flag the new device the day it "
             "arrives; a small transcribed sample confirms the WER cost before anyone retrains.",
-            "Fine-tuning on the original training set plus as many synthesized utterances at the new device's "
-            "noise level teaches the model the new condition; in production that is noise augmentation of "
-            "existing transcribed audio, cheaper than transcribing new recordings.",
+            f"Fine-tuning on {FINETUNE_SHARE:.0%} of the training set replayed plus as many synthesized utterances "
+            "at the new device's noise level teaches the model the new condition without forgetting the old; in "
+            "production that is noise augmentation of existing transcribed audio, cheaper than transcribing new "
+            "recordings.",
             "Diarization is clustering: without labels, the number of clusters and the embedding decide the "
             "result, and DER charges missed speech, false alarms and speaker confusion alike.",
         ],

@@ -56,7 +56,7 @@ def _serve(ctx) -> StageResult:
 
     cfg = ctx.config
     model, splits = ctx.need("model"), ctx.need("splits")
-    utterances = splits["test"][: min(100, len(splits["test"]))]
+    utterances = splits["test"][: cfg.streamed_utterances]
     refs = [u.text for u in utterances]
     mel = mel_transform()
     ahead, left = cfg.lookahead_ms / 1000, cfg.left_context_ms / 1000
@@ -114,7 +114,7 @@ def _serve(ctx) -> StageResult:
                    label=f"{len(batch_feats)} concurrent streams batched per step vs one at a time"),
         ],
         tables=[
-            Table("Streaming against full context (clean test, greedy)",
+            Table(f"Streaming against full context ({len(utterances)} clean test utterances, greedy)",
                   ["mode", "WER", "first partial p50 ms", "final p99 ms", "RTF"],
                   [["full context (whole utterance, then decode)", round(full_wer, 4), "", "", ""]]
                   + [[f"streaming, {c} ms chunks" + (" (configured)" if c == cfg.chunk_ms else ""), round(w, 4),
