@@ -101,3 +101,19 @@ def test_chart_draws_every_series_and_skips_missing_points():
     text = render_chart(chart, width=30, height=8).plain
     assert "●" in text and "+" in text and "4" in text
     assert len(text.splitlines()) == 1 + 8 + 3
+
+
+def test_the_serving_note_names_what_the_timings_show():
+    from mlsd.blocks.serving.latency import path_note
+
+    parts = {"feature read and update": 0.02, "model inference": 28.0, "rules and decision": 0.01}
+    slow_model = path_note(30.0, 0.11, parts, "model inference")
+    assert "model inference (28.000 ms p50)" in slow_model and "the model call is where the time goes" in slow_model
+    assert "not feature read and update or rules and decision" in slow_model
+    parts["model inference"] = 0.03
+    healthy = path_note(0.06, 0.025, parts, "model inference")
+    assert "model inference (0.030 ms p50)" in healthy and "contention" not in healthy
+    # The largest part is named even when it is not the model.
+    parts["feature read and update"] = 5.0
+    assert "feature read and update (5.000 ms p50)" in path_note(5.1, 0.025, parts, "model inference")
+

@@ -105,15 +105,3 @@ def test_recalibration_undoes_negative_downsampling():
 def test_legit_rows_carry_the_base_probability(world):
     legit = world.history["pattern"] == LEGIT
     assert np.allclose(world.history["p_true"][legit], world.history["p_true"][legit][0])
-
-
-def test_the_serving_note_names_what_the_timings_show():
-    from mlsd.designs.fraud.serving import path_note
-
-    rows = [["feature read and update", 0.02, 0.05, 20], ["model inference", 28.0, 40.0, 50],
-            ["rules and decision", 0.01, 0.02, 10]]
-    slow_model = path_note(300.0, rows, model_in_path_ms=28.0, floor_ms=0.11)
-    assert "model inference (28.000 ms p50)" in slow_model and "the model call is where the time goes" in slow_model
-    rows[1][1] = 0.03
-    healthy = path_note(2.1, rows, model_in_path_ms=0.03, floor_ms=0.025)
-    assert "model inference (0.030 ms p50)" in healthy and "contention" not in healthy

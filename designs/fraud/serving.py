@@ -11,7 +11,7 @@ import numpy as np
 
 from mlsd.designs.fraud import rules as rules_engine
 from mlsd.designs.fraud.problem import BUDGET_ALLOCATION_MS
-from mlsd.blocks.serving.latency import LATENCY_COLUMNS, measure_latency, summarize
+from mlsd.blocks.serving.latency import LATENCY_COLUMNS, measure_latency, path_note, summarize
 from mlsd.results import StageResult, Table, metric
 from mlsd.blocks.serving.capacity import TARGET_UTILISATION, replicas_for
 
@@ -124,25 +124,10 @@ def run(ctx) -> StageResult:
                 for a in (rules_engine.APPROVE, rules_engine.REVIEW, rules_engine.DECLINE)]),
         ],
         notes=[
-            path_note(overhead, component_rows, components["model"].p50_ms, floor.p50_ms),
+            path_note(report.p50_ms, floor.p50_ms, {row[0]: row[1] for row in component_rows}, "model inference"),
             f"{replicas} worker(s) at {TARGET_UTILISATION:.0%} utilisation cover {peak_tps:,.0f} peak TPS "
             f"({report.throughput_rps:,.0f} decisions/s each); add one per zone for redundancy.",
             "State here is in-process; a production deployment keeps it in a feature store (Redis, or "
             "the feature-platform design) and pays a network read inside the 20 ms feature allocation.",
         ],
     )
-
-
-
-def path_note(overhead: float, component_rows: list[list], model_in_path_ms: float, floor_ms: float) -> str:
-    """What the latency says, read from the component timings: the largest component by
-    p50, and when the model call inside the path is slower than the same model alone, that
-    the model call (contention for the CPU), not another component, explains it."""
-    name, p50 = max(((row[0], row[1]) for row in component_rows), key=lambda pair: pair[1])
-    note = (f"The serving path's p50 is {overhead:.1f}x the bare model call; the largest part of the path is "
-            f"{name} ({p50:.3f} ms p50).")
-    if model_in_path_ms > 1.5 * floor_ms:  # well past run-to-run noise
-        note += (f" The model call inside the path ({model_in_path_ms:.3f} ms) is {model_in_path_ms / floor_ms:.1f}x "
-                 "the same model alone: the model call is where the time goes (contention for the CPU), "
-                 "not the state update or the rules.")
-    return note

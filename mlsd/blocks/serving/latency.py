@@ -85,3 +85,22 @@ def measure_latency(
         handle(request)
         samples.append(clock() - t0)
     return summarize(samples, (clock() - started) / 1e9)
+
+
+CONTENTION_RATIO = 1.5  # model time in the path over the same calls alone: past run-to-run noise
+
+
+def path_note(path_p50_ms: float, floor_p50_ms: float, parts: dict[str, float], model_part: str) -> str:
+    """What a serving path's timings say: its p50 against the compute floor, the largest
+    part of the path by p50, and, when the model part inside the path is slower than the
+    same calls alone, that the model call (contention for the CPU) explains it, not the
+    other parts. `parts` maps each part of the path to its p50 in ms."""
+    name, p50 = max(parts.items(), key=lambda item: item[1])
+    note = (f"The serving path's p50 is {path_p50_ms / floor_p50_ms:.1f}x the compute floor; the largest part of "
+            f"the path is {name} ({p50:.3f} ms p50).")
+    in_path = parts[model_part]
+    if in_path > CONTENTION_RATIO * floor_p50_ms:
+        others = " or ".join(n for n in parts if n != model_part)
+        note += (f" The {model_part} inside the path ({in_path:.3f} ms) is {in_path / floor_p50_ms:.1f}x the same "
+                 f"calls alone: the model call is where the time goes (contention for the CPU), not {others}.")
+    return note
