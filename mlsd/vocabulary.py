@@ -61,6 +61,7 @@ VOCABULARY: dict[str, tuple[str, bool | None, str]] = {
     "drift_alarm_day": ("day", False, "first drift alarm (day)"),
     "label_alarm_day": ("day", False, "first label-based alarm (day)"),
     "confidence_alarm_day": ("day", False, "first model-confidence alarm (day)"),
+    "false_alarm_rate": ("", False, "share of days without an incident on which any alarm fired"),
     "recovery_pr_auc": ("", True, "PR-AUC after retraining"),
     "recovery_bleu": ("", True, "BLEU-4 after retraining"),
     "review_queue_peak": ("count", False, "peak daily review queue"),

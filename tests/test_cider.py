@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import math
 import random
-import time
 from collections import defaultdict
 
 import numpy as np
@@ -336,11 +335,3 @@ def test_tokenize():
 def test_invalid_input_raises(hyps, refs, match):
     with pytest.raises(ValueError, match=match):
         cider_d(hyps, refs)
-
-
-def test_fast_enough():
-    hyps, refs = random_corpus(images=2000, seed=11)
-    refs = [(r * 5)[:5] for r in refs]  # exactly 5 references each
-    start = time.perf_counter()
-    cider_d(hyps, refs)
-    assert time.perf_counter() - start < 5.0  # about 0.35 s; generous for a loaded CI machine

@@ -119,6 +119,9 @@ def test_serving_reports_tail_latency_against_the_budget_and_the_compute_floor(d
     for p in PERCENTILES:
         assert m[f"latency_{p}_ms"]["value"] > 0
     assert m["latency_p99_ms"]["target"] == info.latency_budget_ms
+    # Whether the budget was met is the benchmark's question (docs/benchmarks.md); here only
+    # that the verdict printed is the one the numbers give.
+    assert m["latency_p99_ms"]["met"] == (m["latency_p99_ms"]["value"] <= info.latency_budget_ms)
     assert m["throughput_rps"]["value"] > 0
     assert 0 < m["compute_floor_p50_ms"]["value"], "serving must time the bare model or index alone"
 
@@ -139,6 +142,8 @@ def test_monitoring_plants_an_incident_and_says_when_it_was_caught(design_run):
     drift = m["drift_alarm_day"]
     assert drift["target"] is not None, "drift_alarm_day needs the planted incident's day as its target"
     assert drift["value"] is None or drift["value"] >= 0
+    false_alarms = m["false_alarm_rate"]  # how often the alarms cry wolf on days without an incident
+    assert false_alarms["value"] is None or 0 <= false_alarms["value"] <= 1
 
 
 def test_export_writes_the_data_behind_the_model_numbers(design_run):

@@ -50,3 +50,32 @@ def test_frame_labels_collapse_back_to_the_transcript():
     u = corpus(1, seed=3)[0]
     labels = frame_labels(u, int(len(u.audio) / 80))
     assert collapse(labels) == u.text
+
+
+def test_the_noise_level_is_read_from_the_audio_within_a_few_db():
+    """Monitoring fine-tunes at the SNR it reads from the audio, never the generator's:
+    the estimate must order conditions correctly and land near the truth."""
+    from mlsd.designs.speech.monitoring import estimated_snr_db
+
+    rng = np.random.default_rng(4)
+    speakers = world.make_speakers(3, rng)
+    estimates = {}
+    for snr in (20.0, 3.0, -3.0):
+        utterances = world.generate(10, speakers, rng, snr)
+        estimates[snr] = float(np.median([estimated_snr_db(u.audio) for u in utterances]))
+    assert estimates[20.0] > estimates[3.0] > estimates[-3.0]
+    for snr, estimate in estimates.items():
+        assert abs(estimate - snr) < 4.0, estimates
+
+
+def test_diarization_finds_the_speaker_count_without_being_told():
+    from types import SimpleNamespace
+
+    from mlsd.designs.speech.monitoring import CLUSTER_THRESHOLDS, diarize
+
+    rng = np.random.default_rng(5)
+    cfg = SimpleNamespace(recordings=4, snr_db=20.0)
+    rows, result = diarize(cfg, world.make_speakers(6, rng), rng)
+    assert result["der"] < result["one_speaker"] / 2  # far better than one speaker for everything
+    assert result["threshold"] in CLUSTER_THRESHOLDS  # chosen on the development recordings
+    assert 0 <= result["count_right"] <= 1 and len(rows) == 4

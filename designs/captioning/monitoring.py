@@ -59,6 +59,7 @@ def run(ctx) -> StageResult:
     rows, drift_day, confidence_day, label_day, deploy_day = [], None, None, None, None
     series = {"sample BLEU": [], "confidence x100": [], "PSI x100": []}
     production, retrained, version = model, None, 1
+    false_alarms = quiet_days = 0  # scored against the truth afterwards; no alarm reads it
     daily_truth = []  # (day, BLEU, object F1) on all of the day's images: unrounded, for the summary
     daily_psi: list[float] = []  # on the days the embedding check ran
     pending_sample = None   # yesterday's routine labelled sample: captions arrive a day late
@@ -79,18 +80,22 @@ def run(ctx) -> StageResult:
             production, version = retrained, 2
         today = day_images(cfg, day, shift_day, ctx.rng, cfg.images_per_day)
         captions, conf = confidence(production, today.images, cfg.max_len)
-        day_psi = None
+        day_psi, psi_alarm, confidence_alarm = None, False, False
         if version == 1:  # the reference embeddings belong to the first model
             pcs = pca.transform(embeddings(production, today.images))
             day_psi = max(psi(reference_pcs[:, k], pcs[:, k]) for k in range(PCA_COMPONENTS))
             daily_psi.append(day_psi)
-            if drift_day is None and day_psi > PSI_ALARM:
-                drift_day = day
             floor = val_conf.mean() - CONFIDENCE_SIGMAS * val_conf.std() / np.sqrt(len(conf))
-            if confidence_day is None and conf.mean() < floor:
+            psi_alarm, confidence_alarm = day_psi > PSI_ALARM, conf.mean() < floor
+            if drift_day is None and psi_alarm:
+                drift_day = day
+            if confidence_day is None and confidence_alarm:
                 confidence_day = day
         sample_bleu = scores(*pending_sample)["bleu"] if pending_sample is not None else None
         routine_alarm = sample_bleu is not None and sample_bleu < BLEU_ALARM_SHARE * val_bleu
+        if day < shift_day:  # a day the generator made without an incident (the first model serves)
+            quiet_days += 1
+            false_alarms += int(psi_alarm or confidence_alarm or routine_alarm)
         if ordered is None and label_day is None and (day in (drift_day, confidence_day) or routine_alarm):
             ordered = day_images(cfg, day, shift_day, ctx.rng, cfg.annotation_batch)  # more of today's uploads
         sample = np.arange(cfg.labelled_per_day)
@@ -128,6 +133,8 @@ def run(ctx) -> StageResult:
             metric("label_alarm_day", label_day if label_day is not None else float("nan"),
                    label="drop confirmed by captioned images (day)"),
             metric("psi_max", max(daily_psi), label="largest daily embedding PSI"),
+            metric("false_alarm_rate", false_alarms / quiet_days,
+                   label=f"days without an incident on which an alarm fired ({false_alarms} of {quiet_days})"),
             metric("recovery_bleu", mean("after", 1), baseline=mean("before", 1), oracle=mean("steady", 1),
                    label="BLEU-4 after retraining (baseline: shifted days before; oracle: before the shift)"),
             metric("object_f1", mean("after", 2), baseline=mean("before", 2), oracle=mean("steady", 2),

@@ -53,6 +53,8 @@ def run(ctx) -> StageResult:
 
     null_reference = np.isnan(reference).mean(axis=0)
     rows, psi_alarm, null_alarm, fresh_alarm, psi_max = [], None, None, None, 0.0
+    incident_days = {cfg.promo_day, cfg.outage_day, cfg.lag_day}
+    false_alarms = quiet_days = 0  # scored against the truth afterwards; no alarm reads it
     for day in range(first, cfg.days):
         u, t, _ = observations(events, cfg, ctx.rng, day, day)
         X = offline.training_set(u, t, point_in_time=True)
@@ -65,12 +67,16 @@ def run(ctx) -> StageResult:
         worst = int(np.argmax(psis))
         rise = nulls - null_reference
         psi_max = max(psi_max, psis[worst])
-        if psi_alarm is None and psis[worst] > PSI_ALARM:
+        alarms = (psis[worst] > PSI_ALARM, rise.max() > NULL_ALARM_RISE, p99 > cfg.freshness_slo)
+        if psi_alarm is None and alarms[0]:
             psi_alarm = day
-        if null_alarm is None and rise.max() > NULL_ALARM_RISE:
+        if null_alarm is None and alarms[1]:
             null_alarm = day
-        if fresh_alarm is None and p99 > cfg.freshness_slo:
+        if fresh_alarm is None and alarms[2]:
             fresh_alarm = day
+        if day not in incident_days:
+            quiet_days += 1
+            false_alarms += int(any(alarms))
         rows.append([day, f"{defs[worst].name} {psis[worst]:.2f}", f"{defs[int(np.argmax(rise))].name} "
                      f"{nulls[int(np.argmax(rise))]:.0%}", round(p99, 1), len(u)])
     return StageResult(
@@ -86,6 +92,8 @@ def run(ctx) -> StageResult:
             metric("label_alarm_day", null_alarm if null_alarm else float("nan"), label="null-rate alarm (day)"),
             metric("confidence_alarm_day", fresh_alarm if fresh_alarm else float("nan"),
                    label="freshness p99 alarm (day)"),
+            metric("false_alarm_rate", false_alarms / quiet_days if quiet_days else float("nan"),
+                   label=f"days without an incident on which an alarm fired ({false_alarms} of {quiet_days})"),
             metric("psi_max", psi_max, label="largest daily feature PSI"),
         ],
         tables=[

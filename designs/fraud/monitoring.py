@@ -20,6 +20,7 @@ LABEL_WINDOW_DAYS = 4  # trailing window for label-based precision and recall
 MIN_KNOWN_FRAUDS = 10  # below this, a recall estimate is noise: no label alarm
 RECALL_ALARM_SHARE = 0.75  # alarm when recall is surely under 75% of its validation value
 Z_95 = 1.645  # one-sided 95%: alarm only when the interval's upper end is below the line
+SCHEDULED_RETRAIN_DAYS = 7  # the routine retrain when no alarm calls for one sooner
 
 
 def wilson_upper(successes: int, n: int, z: float = Z_95) -> float:
@@ -50,6 +51,7 @@ def run(ctx) -> StageResult:
 
     rows, psi_by_day, recall_by_day, reviews_by_day = [], [], [], []
     drift_days, label_days, queue_days = [], [], []
+    false_alarms = quiet_days = 0  # scored against the truth afterwards; no alarm reads it
     for d in np.unique(day_f):
         today = day_f == d
         feature_psi = np.array([psi(reference[:, j], X_f[today, j]) for j in range(len(FEATURES))])
@@ -70,6 +72,9 @@ def run(ctx) -> StageResult:
         for flag, days in ((drift, drift_days), (label_alarm, label_days), (queue, queue_days)):
             if flag:
                 days.append(int(d))
+        if d < world.shift_day:  # a day the generator made without an incident
+            quiet_days += 1
+            false_alarms += int(drift or label_alarm or queue)
         alarms = ", ".join(n for n, f in (("drift", drift), ("recall", label_alarm), ("queue", queue)) if f)
         rows.append([int(d), f"{feature_psi[worst]:.2f} {FEATURES[worst]}", round(score_psi, 3),
                      f"{reviews}/{cfg.review_capacity_per_day}", int(known.sum()),
@@ -78,9 +83,17 @@ def run(ctx) -> StageResult:
         reviews_by_day.append(reviews)
         recall_by_day.append(float(recall) if not np.isnan(recall) else float("nan"))
 
-    # Retrain the day after the first label-confirmed alarm (or 3 days after launch if none),
-    # on the history plus monitored days, with the labels known by then.
-    retrain_day = (label_days[0] + 1) if label_days else world.shift_day + 3
+    # Retrain the day after the first label-confirmed alarm; without one, once the labels of
+    # the drift alarm's days have had a window to arrive; without either, on the weekly
+    # schedule. Only alarms decide: the launch day is the generator's secret. The training
+    # set is the history plus the monitored days, with the labels known by then.
+    first_day = int(day_f.min())
+    if label_days:
+        retrain_day = label_days[0] + 1
+    elif drift_days:
+        retrain_day = drift_days[0] + LABEL_WINDOW_DAYS
+    else:
+        retrain_day = first_day + SCHEDULED_RETRAIN_DAYS
     last_day = int(day_f.max())
     retrain_day = min(retrain_day, last_day)
     cutoff = retrain_day * DAY
@@ -117,6 +130,8 @@ def run(ctx) -> StageResult:
                    label="first drift alarm, day (target: the launch day)"),
             metric("label_alarm_day", _or_nan(first_label), label="first recall alarm from delayed labels, day"),
             metric("psi_max", max(psi_by_day)),
+            metric("false_alarm_rate", false_alarms / quiet_days if quiet_days else float("nan"),
+                   label=f"days without an incident on which an alarm fired ({false_alarms} of {quiet_days})"),
             metric("review_queue_peak", max(reviews_by_day), target=cfg.review_capacity_per_day),
             metric("recovery_pr_auc", pr_new, baseline=pr_old, oracle=pr_oracle,
                    label=f"PR-AUC after retraining (days {retrain_day}-{last_day})"),

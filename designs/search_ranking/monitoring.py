@@ -19,7 +19,8 @@ from mlsd.results import Chart, Series, StageResult, Table, metric
 NEW_TOPIC_SHARE = 0.3       # of queries after the launch
 QUERY_CLUSTERS = 10
 REPLICATIONS = 3
-NDCG_ALARM_SHARE = 0.9      # alarm when the judged sample's NDCG falls below 90% of its pre-launch level
+NDCG_ALARM_SHARE = 0.9      # alarm when the judged sample's NDCG falls below 90% of its trailing level
+BASELINE_DAYS = 3           # the trailing window of judged days that level is the mean of
 
 
 class Ranker:
@@ -71,13 +72,15 @@ def run(ctx) -> StageResult:
     shift_day = cfg.monitor_days // 2 + 1
     rows, drift_day, label_day, deploy_day, baseline_ndcg = [], None, None, None, []
     judged_ndcg: dict[int, float] = {}  # day -> judged-sample NDCG@10
+    trailing: list[float] = []  # judged NDCG of the current ranker's days: the alarm's baseline
     daily_psi: list[float] = []
-    judged_new: list[tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]] = []
+    judged_since_drift: list[tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]] = []
+    false_alarms = quiet_days = 0  # scored against the truth afterwards; no alarm reads it
     series = {"NDCG@10 (judged)": [], "PSI x10": [], "CTR@1": []}
     retrained = None
     for day in range(1, cfg.monitor_days + 1):
         if day == deploy_day:
-            production = retrained
+            production, trailing = retrained, []  # a new ranker starts a new baseline
         share = NEW_TOPIC_SHARE if day >= shift_day else 0.0
         n_new = int(round(share * cfg.queries_per_day))
         today = world.make_queries(cfg.queries_per_day - n_new, merged, rng, old_topics, counts)
@@ -92,16 +95,23 @@ def run(ctx) -> StageResult:
         rankings = {int(q): production.rank(today.tokens[q]) for q in judged}
         day_ndcg = float(np.mean([ndcg_at(r, today, q) for q, r in rankings.items()]))
         ctr1 = float(np.mean([0 in clicks_on(r, today, q, cfg.examination_exponent, rng) for q, r in rankings.items()]))
-        if day < shift_day:
-            baseline_ndcg.append(day_ndcg)
-        if drift_day is None and day_psi > PSI_ALARM:
+        # Alarms read only what a team has: today's queries, the judged sample, the trailing days.
+        drift_alarm = day_psi > PSI_ALARM
+        ndcg_alarm = (len(trailing) >= BASELINE_DAYS
+                      and day_ndcg < NDCG_ALARM_SHARE * float(np.mean(trailing[-BASELINE_DAYS:])))
+        if drift_day is None and drift_alarm:
             drift_day = day
-        if day >= shift_day:  # judges grade documents for the sampled new-topic queries (pooled)
-            judged_new += [(today.tokens[q], today.judged[q]) for q in judged if today.topic[q] in new_topics]
-        if (label_day is None and baseline_ndcg and day >= shift_day
-                and day_ndcg < NDCG_ALARM_SHARE * float(np.mean(baseline_ndcg))):
+        if drift_day is not None:  # after a drift alarm the judged sample is kept for retraining (pooled)
+            judged_since_drift += [(today.tokens[q], today.judged[q]) for q in judged]
+        if label_day is None and ndcg_alarm:
             label_day, deploy_day = day, day + 1
-            retrained = retrain(merged, queries, split, judged_new, cfg, ctx.seed, fit_lambdamart)
+            pool = judged_since_drift or [(today.tokens[q], today.judged[q]) for q in judged]
+            retrained = retrain(merged, queries, split, pool, cfg, ctx.seed, fit_lambdamart)
+        trailing.append(day_ndcg)
+        if day < shift_day:  # scoring the alarms afterwards: days the generator made without an incident
+            baseline_ndcg.append(day_ndcg)
+            quiet_days += 1
+            false_alarms += int(drift_alarm or ndcg_alarm)
         judged_ndcg[day] = day_ndcg
         daily_psi.append(day_psi)
         rows.append([day, f"{share:.0%}", round(day_psi, 3), round(day_ndcg, 4), round(ctr1, 3),
@@ -126,6 +136,8 @@ def run(ctx) -> StageResult:
             metric("label_alarm_day", label_day if label_day else float("nan"),
                    label="judged NDCG alarm (day)"),
             metric("psi_max", max(daily_psi), label="largest daily query-novelty PSI"),
+            metric("false_alarm_rate", false_alarms / quiet_days,
+                   label=f"days without an incident on which an alarm fired ({false_alarms} of {quiet_days})"),
             metric("ndcg_at_10", float(np.mean(after)) if after else float("nan"),
                    baseline=float(np.mean(before)) if before else None, oracle=float(np.mean(baseline_ndcg)),
                    label="judged NDCG@10 after retraining (baseline: before it; oracle: before the launch)"),
@@ -138,7 +150,8 @@ def run(ctx) -> StageResult:
                                  "ranker"], rows,
                   caption=f"Query PSI: of each query's distance to the nearest of {QUERY_CLUSTERS} k-means "
                           f"centroids of the training queries' embeddings, against training; alarm above {PSI_ALARM}. NDCG on {cfg.judged_per_day} judged queries a day; alarm below "
-                          f"{NDCG_ALARM_SHARE:.0%} of the pre-launch level. CTR@1 from simulated clicks."),
+                          f"{NDCG_ALARM_SHARE:.0%} of the mean of the ranker's previous {BASELINE_DAYS} days. CTR@1 from "
+                          "simulated clicks."),
             Table("Two candidate changes tested online (A is the first named)",
                   ["change", "replication", "team-draft interleaving", "A/B test, queries per arm"], verdict_rows,
                   caption=f"Judged test queries, the logs' click model, up to {cfg.interleaving_budget:,} queries. "
@@ -167,7 +180,8 @@ def run(ctx) -> StageResult:
 
 def retrain(corpus, queries, split, judged_new, cfg, seed: int, fit) -> Ranker:
     """Re-index the whole corpus (BM25, TF-IDF, LSA), recompute features, retrain
-    LambdaMART on the original training queries plus the judged new-topic queries."""
+    LambdaMART on the original training queries plus the queries judged since the drift
+    alarm (whatever their topic: nobody labels a query's topic)."""
     retrievers = Retrievers.fit(corpus, cfg.dense_dim, seed)
     rows = []
     for q in split["train"].tolist():

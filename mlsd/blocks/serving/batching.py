@@ -31,11 +31,12 @@ from typing import Any
 
 @dataclass(frozen=True)
 class BatchStats:
-    """What the worker formed: how many batches, of which sizes."""
+    """What the worker formed: how many batches, of which sizes, and why each was sent."""
 
     batches: int
     requests: int
     histogram: dict[int, int] = field(default_factory=dict)  # batch size -> how many batches
+    reasons: dict[str, int] = field(default_factory=dict)  # DISPATCH_REASONS -> how many batches
 
     @property
     def mean_batch_size(self) -> float:
@@ -44,6 +45,11 @@ class BatchStats:
     @property
     def max_batch_size(self) -> int:
         return max(self.histogram, default=0)
+
+
+# Why the worker sent a batch: it was full, everything queued formed a preferred size,
+# the oldest request had waited the queue delay, or the batcher was closing.
+DISPATCH_REASONS = ("full", "preferred", "delay", "closing")
 
 
 @dataclass
@@ -84,6 +90,7 @@ class DynamicBatcher:
         self._batches = 0
         self._requests = 0
         self._histogram: dict[int, int] = {}
+        self._reasons: dict[str, int] = {}
         self._worker = threading.Thread(target=self._serve, name=name, daemon=True)
         self._worker.start()
 
@@ -114,7 +121,8 @@ class DynamicBatcher:
     @property
     def stats(self) -> BatchStats:
         with self._ready:
-            return BatchStats(self._batches, self._requests, dict(sorted(self._histogram.items())))
+            return BatchStats(self._batches, self._requests, dict(sorted(self._histogram.items())),
+                              dict(self._reasons))
 
     # The worker -------------------------------------------------------------------
 
@@ -137,12 +145,18 @@ class DynamicBatcher:
                 self._ready.wait()
             while True:
                 waiting = len(self._queue)
-                if waiting >= self.max_batch_size or self._closed:
+                if waiting >= self.max_batch_size:
+                    reason = "full"
+                    break
+                if self._closed:
+                    reason = "closing"
                     break
                 if waiting in self.preferred_batch_sizes:
-                    break  # everything queued forms a preferred size
+                    reason = "preferred"  # everything queued forms a preferred size
+                    break
                 remaining_s = self._queue[0].enqueued_s + delay_s - time.perf_counter()
                 if remaining_s <= 0:
+                    reason = "delay"
                     break
                 self._ready.wait(remaining_s)
             size = min(len(self._queue), self.max_batch_size)
@@ -150,6 +164,7 @@ class DynamicBatcher:
             self._batches += 1
             self._requests += size
             self._histogram[size] = self._histogram.get(size, 0) + 1
+            self._reasons[reason] = self._reasons.get(reason, 0) + 1
             return batch
 
     def _run(self, batch: list[_Pending]) -> None:
