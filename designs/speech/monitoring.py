@@ -180,9 +180,8 @@ def run(ctx) -> StageResult:
                    label="sample WER after fine-tuning (baseline: shifted days before)"),
             metric("false_alarm_rate", false_alarms / quiet_days,
                    label=f"days without an incident on which an alarm fired ({false_alarms} of {quiet_days})"),
-            metric("der", diar["der"], baseline=diar["one_speaker"], oracle=diar["known_count"],
-                   label="diarization error rate, speaker count estimated (baseline: one speaker; oracle: the "
-                         "true count given)"),
+            metric("der", diar["der"], baseline=diar["one_speaker"],
+                   label="diarization error rate, speaker count estimated (baseline: one speaker)"),
         ],
         tables=[
             Table("Day by day", ["day", "SNR", "noise floor dB", "floor PSI", "confidence", "WER (sample)", "model"],
@@ -214,6 +213,8 @@ def run(ctx) -> StageResult:
             "Diarization is clustering: without labels, the number of clusters and the embedding decide the "
             "result, and DER charges missed speech, false alarms and speaker confusion alike. Production does not "
             "know how many people spoke, so the clustering threshold is tuned on labelled recordings and the count "
-            "falls out of it; the DER with the count given shows what that knowledge would be worth.",
+            f"falls out of it. Given the true count instead, DER is {diar['known_count']:.1%}: on these recordings "
+            f"the tuned threshold does {'better than' if diar['der'] < diar['known_count'] else 'no better than'} "
+            "being told how many spoke.",
         ],
     )
