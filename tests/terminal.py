@@ -20,6 +20,11 @@ class Terminal:
     def __init__(self, args: list[str], env: dict[str, str], columns: int = 100) -> None:
         pid, fd = pty.fork()
         if pid == 0:  # the child: a session leader whose controlling terminal is the pty
+            # A shell without job control starts background jobs with SIGINT ignored, and an
+            # ignored signal stays ignored across exec: Python would then never raise
+            # KeyboardInterrupt, and Ctrl-C on the pty would do nothing. A person's terminal
+            # delivers it, so the child starts with the default action, as a shell gives it.
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
             os.execvpe(sys.executable, [sys.executable, "-m", "mlsd", *args], env)
         self.pid, self.fd = pid, fd
         import fcntl
