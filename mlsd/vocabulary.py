@@ -62,6 +62,8 @@ VOCABULARY: dict[str, tuple[str, bool | None, str]] = {
     "label_alarm_day": ("day", False, "first label-based alarm (day)"),
     "confidence_alarm_day": ("day", False, "first model-confidence alarm (day)"),
     "false_alarm_rate": ("", False, "share of days without an incident on which any alarm fired"),
+    "pre_incident_level": ("", None, "the monitored quality metric on the days before the incident "
+                                     "(a reference level, not an oracle: retraining on more data can pass it)"),
     "recovery_pr_auc": ("", True, "PR-AUC after retraining"),
     "recovery_bleu": ("", True, "BLEU-4 after retraining"),
     "review_queue_peak": ("count", False, "peak daily review queue"),

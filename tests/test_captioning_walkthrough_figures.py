@@ -42,7 +42,7 @@ def test_walkthrough_quotes_the_default_run():
         f"{m('model', 'object_f1').value:.2f}", f"{test['captioner, greedy'][3]:.3f}",
         f"{m('serving', 'cache_hit_rate').value:.0%}",
         f"day {m('monitoring', 'drift_alarm_day').value:.0f}", f"day {m('monitoring', 'label_alarm_day').value:.0f}",
-        f"**{recovery.value:.1f}**", f"**{recovery.baseline:.1f}**", f"{recovery.oracle:.1f}",
+        f"**{recovery.value:.1f}**", f"**{recovery.baseline:.1f}**", f"{m('monitoring', 'pre_incident_level').value:.1f}",
         f"{f1.value:.2f}", f"{f1.baseline:.2f}",
     ]
     missing = [q for q in quoted if q not in text]
