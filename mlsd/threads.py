@@ -29,8 +29,10 @@ import os
 import sys
 from contextlib import contextmanager
 
-# Training uses at most two threads: the speed targets are set for two cores, and the same
-# thread count on every machine keeps trained figures (walkthrough quotes) reproducible.
+# Training uses at most two threads: the speed targets are set for two cores. The thread
+# count changes a torch model's arithmetic (20 captioning steps on 1 and on 2 threads end
+# 0.002 apart in some weight), so a run that started on a busy machine (one thread) can
+# quote trained figures an idle run of the same seed does not: issue 14, item 12.
 TRAINING_THREADS_CAP = 2
 
 
