@@ -25,17 +25,21 @@ CLUSTER_THRESHOLDS = (0.02, 0.04, 0.06, 0.08, 0.1, 0.15, 0.2, 0.3)  # cosine dis
 FINETUNE_SHARE = 0.5      # fine-tuning set: this share of the training set in new noise, as much old audio replayed
 
 
+def frame_energies(audio: np.ndarray) -> np.ndarray:
+    """Mean power of each 20 ms frame (160 samples at 8 kHz)."""
+    frames = audio[: len(audio) // 160 * 160].reshape(-1, 160)
+    return np.mean(frames**2, axis=1)
+
+
 def noise_floor_db(audio: np.ndarray) -> float:
     """The 10th percentile of 20 ms frame energies: the level between words."""
-    frames = audio[: len(audio) // 160 * 160].reshape(-1, 160)
-    return float(np.percentile(10 * np.log10(np.mean(frames**2, axis=1) + 1e-12), 10))
+    return float(np.percentile(10 * np.log10(frame_energies(audio) + 1e-12), 10))
 
 
 def estimated_snr_db(audio: np.ndarray) -> float:
     """Signal-to-noise ratio read from the audio alone: the quietest 20 ms frames (between
     words) give the noise power, the whole recording signal plus noise."""
-    frames = audio[: len(audio) // 160 * 160].reshape(-1, 160)
-    noise = float(np.percentile(np.mean(frames**2, axis=1), 10))
+    noise = float(np.percentile(frame_energies(audio), 10))
     total = float(np.mean(audio**2))
     return float(10 * np.log10(max(total - noise, 1e-12) / max(noise, 1e-12)))
 
@@ -72,18 +76,15 @@ def recording(cfg, speakers, rng) -> tuple[list[Segment], list[int], np.ndarray,
     return reference, starts, np.hstack([mel, spectrum]), len(chosen), len(signal) / world.SAMPLE_RATE
 
 
-def diarization_errors(recordings, **clustering) -> list[float]:
-    """DER of each recording, clustered with `clustering` (a threshold, or the true count
-    when `n_speakers="true"`)."""
-    step_s = WINDOW_S
-    out = []
-    for reference, starts, embeddings, n_true, _ in recordings:
-        options = {"n_speakers": n_true} if clustering.get("n_speakers") == "true" else clustering
-        labels = cluster_segments(embeddings, **options)
-        hypothesis = [Segment(i / world.SAMPLE_RATE, i / world.SAMPLE_RATE + step_s, f"h{label}")
-                      for i, label in zip(starts, labels)]
-        out.append(diarization_error_rate(reference, hypothesis, collar=0.25).total)
-    return out
+def cluster_and_score(rec, threshold: float | None) -> tuple[float, int]:
+    """DER of one recording and the number of speakers found: clustering cut at a cosine
+    distance `threshold`, or, when it is None, told the true count."""
+    reference, starts, embeddings, n_true, _ = rec
+    options = {"n_speakers": n_true} if threshold is None else {"distance_threshold": threshold}
+    labels = cluster_segments(embeddings, **options)
+    hypothesis = [Segment(i / world.SAMPLE_RATE, i / world.SAMPLE_RATE + WINDOW_S, f"h{label}")
+                  for i, label in zip(starts, labels)]
+    return diarization_error_rate(reference, hypothesis, collar=0.25).total, len(set(labels.tolist()))
 
 
 def diarize(cfg, speakers, rng) -> tuple[list, dict[str, float]]:
@@ -91,19 +92,18 @@ def diarize(cfg, speakers, rng) -> tuple[list, dict[str, float]]:
     chosen on labelled development recordings, then applied to fresh ones. The true count
     is used only to show what knowing it would be worth."""
     development = [recording(cfg, speakers, rng) for _ in range(cfg.recordings)]
-    threshold = min(CLUSTER_THRESHOLDS, key=lambda th: (np.mean(diarization_errors(development, distance_threshold=th)),
-                                                         th))
+    threshold = min(CLUSTER_THRESHOLDS,
+                    key=lambda th: (np.mean([cluster_and_score(rec, th)[0] for rec in development]), th))
     test = [recording(cfg, speakers, rng) for _ in range(cfg.recordings)]
-    estimated = diarization_errors(test, distance_threshold=threshold)
-    known = diarization_errors(test, n_speakers="true")
+    estimated, counts = zip(*(cluster_and_score(rec, threshold) for rec in test))
+    known = [cluster_and_score(rec, None)[0] for rec in test]
     one = [diarization_error_rate(ref, [Segment(0.0, length, "h0")], collar=0.25).total
            for ref, _, _, _, length in test]
-    counts = [len(set(cluster_segments(emb, distance_threshold=threshold).tolist())) for _, _, emb, _, _ in test]
     rows = [[r + 1, test[r][3], counts[r], round(estimated[r], 3), round(known[r], 3), round(one[r], 3)]
             for r in range(min(4, len(test)))]
     return rows, {"der": float(np.mean(estimated)), "known_count": float(np.mean(known)),
                   "one_speaker": float(np.mean(one)), "threshold": threshold,
-                  "count_right": float(np.mean([c == t[3] for c, t in zip(counts, test)]))}
+                  "count_right": float(np.mean([c == rec[3] for c, rec in zip(counts, test)]))}
 
 
 def run(ctx) -> StageResult:
