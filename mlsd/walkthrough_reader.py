@@ -3,8 +3,10 @@
 Layout of walkthroughs/<slug>.md: a `# Title` and an introduction, then one `## Stage`
 section per stage (Problem, Data, Model, Serving, Monitoring), each with `###` parts:
 Interviewer asks (a bullet list), Reference answer (Markdown), Rubric (a ```yaml
-list of {point, synonyms, weight, why}), Follow-ups (a ```yaml list of {question,
-answer, rubric}), Common mistake. YAML is read with safe_load, never evaluated.
+mapping: `points`, the key points an interviewer expects, and `run`, the smaller group
+for quoting what this design's run shows; each a list of {point, synonyms, weight,
+why}), Follow-ups (a ```yaml list of {question, answer, rubric}), Common mistake.
+YAML is read with safe_load, never evaluated.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class RubricPoint:
     synonyms: tuple[str, ...]
     weight: float
     why: str
+    group: str = "key"       # "key": what an interviewer expects; "run": quoting this run's figures
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,11 @@ class Walkthrough:
             out += [f"- {q}" for q in s.questions]
             out += ["", "### Reference answer", "", s.answer, "", "### Rubric key points", ""]
             out += [f"- **{p.point}** — {p.why}" + (f" *(also: {', '.join(p.synonyms)})*" if p.synonyms else "")
-                    for p in s.rubric]
+                    for p in s.rubric if p.group == "key"]
+            run_points = [p for p in s.rubric if p.group == "run"]
+            if run_points:
+                out += ["", "What this run shows (extra credit for quoting it):", ""]
+                out += [f"- **{p.point}** — {p.why}" for p in run_points]
             out += ["", "### Follow-ups", ""]
             for f in s.followups:
                 out += [f"**Q: {f.question}**", "", f.answer, ""]
@@ -108,7 +115,7 @@ def parse(slug: str, text: str) -> Walkthrough:
                 stage=stage,
                 questions=[q[2:].strip() for q in parts["interviewer asks"].splitlines() if q.startswith("- ")],
                 answer=parts["reference answer"],
-                rubric=_rubric(_yaml(parts["rubric"], slug, stage)),
+                rubric=_stage_rubric(_yaml(parts["rubric"], slug, stage), slug, stage),
                 followups=[FollowUp(f["question"], f["answer"], tuple(_rubric(f.get("rubric", []))))
                            for f in _yaml(parts["follow-ups"], slug, stage)],
                 mistake=parts["common mistake"],
@@ -134,11 +141,21 @@ def _yaml(text: str, slug: str, stage: str) -> list:
     if not match:
         raise ValueError(f"{slug}.md, {stage}: expected a ```yaml block")
     data = yaml.safe_load(match.group(1))
-    if not isinstance(data, list):
-        raise ValueError(f"{slug}.md, {stage}: the yaml block must be a list")
+    if not isinstance(data, list | dict):
+        raise ValueError(f"{slug}.md, {stage}: the yaml block must be a list or a mapping")
     return data
 
 
-def _rubric(entries: list) -> list[RubricPoint]:
-    return [RubricPoint(e["point"], tuple(e.get("synonyms", ())), float(e.get("weight", 1)), e["why"])
+def _stage_rubric(data: list | dict, slug: str, stage: str) -> list[RubricPoint]:
+    """A stage's rubric: {points: [...], run: [...]}; a bare list is all key points."""
+    if isinstance(data, list):
+        return _rubric(data)
+    unknown = set(data) - {"points", "run"}
+    if unknown or "points" not in data:
+        raise ValueError(f"{slug}.md, {stage}: the rubric maps 'points' (and optionally 'run') to lists")
+    return _rubric(data["points"]) + _rubric(data.get("run") or [], group="run")
+
+
+def _rubric(entries: list, group: str = "key") -> list[RubricPoint]:
+    return [RubricPoint(e["point"], tuple(e.get("synonyms", ())), float(e.get("weight", 1)), e["why"], group)
             for e in entries]

@@ -36,7 +36,10 @@ def test_practice_from_a_file_scores_every_stage_and_records_it(cli, full_answer
     stages = report["stages"]
     assert list(stages) == ["problem", "data", "model", "serving", "monitoring"]
     assert stages["problem"]["score"] >= 80 and stages["model"]["score"] >= 80
-    assert stages["data"]["score"] <= 20
+    # the weak data answer earns little of its own; what it gets beyond that comes from
+    # points the other stages' answers explained, and the report says where
+    assert stages["data"]["score"] <= 40 and stages["data"]["score"] + 40 <= stages["model"]["score"]
+    assert all(c.get("found_in") for c in stages["data"]["covered"] if c["credit"] > 0.2)
     assert stages["monitoring"]["skipped"] and stages["monitoring"]["score"] == 0
     for entry in stages.values():
         assert 0 <= entry["score"] <= 100

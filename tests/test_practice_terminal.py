@@ -136,13 +136,13 @@ def test_editor_mode_reads_the_saved_file(env, tmp_path):
         "text = open(path).read()\n"
         "assert '# - Which model would you start with' in text\n"
         "open(path, 'a').write('I would start with logistic regression as a simple baseline, then gradient '\n"
-        "                      'boosted trees such as LightGBM for the interactions.\\n')\n")
+        "                      'boosted trees such as LightGBM, because they capture interactions.\\n')\n")
     t = Terminal(["practice", "fraud", "--stage", "model", "--no-run", "--editor"],
                  {**env, "EDITOR": f"{sys.executable} {fake_editor}"})
     t.expect(START)
     t.type("")
     shown = t.expect("Reference answer")
-    assert "gradient boosted trees" in shown and "✓" in shown
+    assert "logistic regression as a simple baseline" in shown and "✓" in shown  # evidence under a point explained
     for _ in range(2):
         t.expect(START)
         t.type("")

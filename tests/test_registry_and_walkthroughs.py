@@ -38,8 +38,30 @@ def test_runnable_designs_have_configs_for_every_scale_and_a_walkthrough(design)
     assert set(doc.stages) == set(STAGES)
     for stage in doc.stages.values():
         assert stage.questions and stage.answer and stage.mistake
-        assert len(stage.rubric) >= 3 and all(p.why and p.weight > 0 for p in stage.rubric)
+        assert all(p.why and p.weight > 0 for p in stage.rubric)
+        key = [p for p in stage.rubric if p.group == "key"]
+        run = [p for p in stage.rubric if p.group == "run"]
+        assert len(key) >= 5 and len(run) >= 2, f"{stage.stage}: key points and run points (docs/scoring.md)"
+        assert sum(p.weight for p in run) < sum(p.weight for p in key) / 2, "the run group is the smaller one"
         assert len(stage.followups) >= 2 and all(f.rubric for f in stage.followups)
+
+
+# Words too common to stand alone for a concept: "cut" in a recipe, "error" in "errors".
+GENERIC_WORDS = frozenset("""
+cut error errors time data model models cost costs rate rates latency drift alert alerts alarm split
+feature features label labels metric metrics monitor monitoring fast quality accuracy precision recall
+score scores test tests train training serve serving cache batch index query queries user users
+speed scale size noise new check checks log logs value values window windows
+""".split())
+
+
+@pytest.mark.parametrize("slug", walkthrough_reader.available())
+def test_no_rubric_phrase_is_one_common_word(slug):
+    doc = walkthrough_reader.load(slug)
+    points = [p for s in doc.stages.values() for p in (*s.rubric, *(r for f in s.followups for r in f.rubric))]
+    generic = sorted({phrase for p in points for phrase in (p.point, *p.synonyms)
+                      if phrase.strip().lower() in GENERIC_WORDS})
+    assert not generic, f"{slug}: one-word phrases too common to mean a concept: {generic}"
 
 
 def test_every_walkthrough_file_belongs_to_a_design():

@@ -41,7 +41,8 @@ class Answer:
 
     @property
     def missed(self) -> list[dict[str, Any]]:
-        return [p for p in self.points if "credit" not in p]
+        """Key points not covered; the run group is extra credit, never a miss."""
+        return [p for p in self.points if "credit" not in p and p.get("group", "key") == "key"]
 
     def to_dict(self) -> dict[str, Any]:
         return {"part": self.part, "stage": self.stage, "question": self.question, "answer": self.answer,

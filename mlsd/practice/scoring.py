@@ -1,195 +1,46 @@
 """Scoring an answer against a rubric: offline, deterministic, explainable.
 
-Each rubric point is a phrase plus synonyms. Both the answer and the phrases go
-through the same normalisation (case, accents, punctuation, British spellings,
-"99th percentile" -> "p99", "area under the precision-recall curve" -> "prauc", light
-stemming of plurals and -ed/-ing), then a phrase matches a sentence of the answer when
-the sentence holds its content words (all of them for short phrases, three in four for
-long ones), in any order.
+A rubric point is a phrase plus paraphrases. A phrase matches a sentence when the
+sentence holds the phrase's content words (stemmed with Snowball, spellings and
+abbreviations made uniform by mlsd.practice.text) in the phrase's order with at most
+MAX_GAP words between them, or side by side in any order; a phrase of four or more
+content words may miss one. A match under a negation does not count: "we would not
+use accuracy" earns nothing for accuracy.
 
-Naming a concept is not explaining it, so two rules keep a keyword list from scoring
-like an answer. A point found only in a fragment (a bullet of nouns, a comma list)
-earns FRAGMENT_CREDIT of its weight; one found in a real sentence earns all of it.
-And an answer that spends fewer than WORDS_PER_POINT words per point it covers has
-its score scaled down in proportion. A point the user asked a hint for earns
-HINT_CREDIT of its credit. The score is the earned weight over the total weight,
-0-100. docs/scoring.md says what this can and cannot judge.
+What a match earns follows what an interviewer hears:
+- explained: a prose sentence that also gives a reason, a trade-off or a number (or
+  is followed by one that does, "This is because ..."): the full weight;
+- named but not justified: a prose sentence that only names it: NAMED_CREDIT;
+- a fragment (a bullet of nouns, a comma list, shuffled words): FRAGMENT_CREDIT;
+- said in another stage of the same interview: OTHER_STAGE_CREDIT of the above;
+- after a hint: HINT_CREDIT of the above.
+
+Each stage's rubric has key points and a smaller group of run points (quoting what
+this design's run shows). Run points add credit but are never needed: the score is
+the earned weight over FULL_MARKS_SHARE of the key points' weight, capped at 100, so
+an answer that explains the key points an interviewer expects scores full marks
+without every last one. An answer that spends fewer than WORDS_PER_POINT words per
+point it covers is scaled down in proportion. docs/scoring.md has the figures.
 """
 
 from __future__ import annotations
 
-import math
-import re
-import unicodedata
-from collections.abc import Iterable, Sequence
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from mlsd.practice.text import NEGATIONS, Sentence, phrase_stems, sentences, words
 from mlsd.walkthrough_reader import RubricPoint
 
-FRAGMENT_CREDIT = 0.4
+NAMED_CREDIT = 0.3
+FRAGMENT_CREDIT = 0.15
+OTHER_STAGE_CREDIT = 0.75
 HINT_CREDIT = 0.5
 WORDS_PER_POINT = 10
-# A clause is prose when it has at least this many words, of which at least
-# PROSE_MIN_FUNCTION_WORDS are function words ("the", "because", "we", ...); a
-# sentence of LIST_MIN_ITEMS or more comma-separated items, most of them not clauses,
-# is a list.
-PROSE_MIN_WORDS = 6
-PROSE_MIN_FUNCTION_WORDS = 2
-LIST_MIN_ITEMS = 4
-WRAPPED_LINE_CHARS = 60
-
-FUNCTION_WORDS = frozenset("""
-a an the is are was were be been being am do does did to of for and or but nor so
-because since as if then than that this these those which who whom whose what when
-where why how while until before after into onto from with without within by on in
-at it its we our us i my me you your they their them he she his her not no can could
-will would should must may might shall each every per any all some both either more
-most less least very also just only about over under between through there here
-""".split())
-
-# Canonical spellings, applied in order to lower-cased text (both sides).
-_CANONICAL: tuple[tuple[str, str], ...] = (
-    (r"(?<=\d),(?=\d{3}\b)", ""),                                   # 1,000 -> 1000
-    (r"\b(\d{2,3})(?:st|nd|rd|th)[ -]?percentile", r"p\1"),         # 99th percentile -> p99
-    (r"\bpercentile[ -]?(\d{2,3})\b", r"p\1"),
-    (r"\bp[ -](\d{2,3})\b", r"p\1"),                                 # p 99, p-99 -> p99
-    (r"\bmean average precision\b", "map"),
-    (r"\barea under (?:the )?(?:precision[ -]recall|pr) curve\b", "prauc"),
-    (r"\b(?:precision[ -]recall|pr)[ -]?auc\b|\bau[ -]?prc?\b|\baverage precision\b", "prauc"),
-    (r"\barea under (?:the )?(?:roc|receiver operating characteristic) curve\b", "rocauc"),
-    (r"\broc[ -]?auc\b|\bauc[ -]?roc\b|\bauroc\b", "rocauc"),
-    (r"(\d)\s*(?:ms|msec|millisecond|milliseconds)\b", r"\1 ms"),   # 100ms -> 100 ms
-    (r"\bmilliseconds?\b", "ms"),
-    (r"(\d)\s*(?:x|times)\b", r"\1x"),                               # 10 times -> 10x
-    (r"\bten ?x\b|\bten times\b", "10x"),
-    (r"\ba\s*/\s*b\b", "ab"),
-    (r"\bqueries per second\b|\bquery per second\b", "qps"),
-    (r"\brequests per second\b", "rps"),
-    (r"\btransactions per second\b", "tps"),
-    (r"\b(real|on|off|near)[ -](time|line)\b", r"\1\2"),
-    (r"\b(data|time|look|work|down|up)[ -](set|stamp|ahead|load|sample|sampling|sampled)\b", r"\1\2"),
-    (r"\b(re|pre|co|non|de|un|multi|sub|post)-(?=[a-z])", r"\1"),   # re-rank -> rerank
-    (r"\b(fall|roll|look|back|warm|shut|cool)[ -](back|up|down|fill|off)s?\b", r"\1\2"),  # fall back -> fallback
-    (r"isation", "ization"),
-    (r"\b(authori|normali|optimi|recogni|summari|categori|prioriti|regulari|tokeni|materiali|"
-     r"initiali|randomi|personali|utili|minimi|maximi|standardi|characteri|generali|visuali|"
-     r"penali|quanti|parallel|seriali|vectori|customi|memori)s(e|ed|es|er|ers|ing)\b", r"\1z\2"),
-    (r"\banaly[sz](e|ed|es|ing)\b", r"analyz\1"),
-    (r"\b(behavi|col|neighb|fav|lab|hon)our", r"\1or"),
-    (r"\b(label|model|cancel|travel|signal|channel|level|fuel)l(ed|ing|er)\b", r"\1\2"),
-    (r"\b(cent|met|lit)re\b", r"\1er"),
-    (r"\bcatalogue\b", "catalog"),
-)
-_CANONICAL_RE = tuple((re.compile(pattern), repl) for pattern, repl in _CANONICAL)
-_WORD = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
-_PARENTHESES = re.compile(r"\([^()]*\)")
-_CONJUNCTIONS = frozenset({"and", "or", "then", "but", "so", "plus", "while"})
-_BULLET = re.compile(r"\s*([-*•>]|\d+[.)])\s")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|[;\n]+|:\s+|\s+[-–—]\s+")
-
-
-def canonical(text: str) -> str:
-    """Lower-case ASCII text with the spellings above made uniform."""
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
-    for pattern, repl in _CANONICAL_RE:
-        text = pattern.sub(repl, text)
-    return text
-
-
-@lru_cache(maxsize=8192)
-def stem(word: str) -> str:
-    """A light stemmer: plurals and -ed/-ing, so 'labels', 'labelled' and 'labeling' meet.
-    Only what both sides share matters, so over-stemming is harmless when consistent."""
-    if len(word) <= 3 or not word.isalpha():
-        return word
-    for suffix, replacement in (("ies", "y"), ("sses", "ss"), ("xes", "x"), ("ches", "ch"), ("shes", "sh")):
-        if word.endswith(suffix):
-            return word[: -len(suffix)] + replacement
-    if word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        word = word[:-1]
-    for suffix in ("ing", "ed"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            word = word[: -len(suffix)]
-            if len(word) >= 4 and word[-1] == word[-2] and word[-1] not in "lsz":
-                word = word[:-1]  # batting -> bat, embedded -> embed
-            break
-    if len(word) > 3 and word.endswith("e"):
-        word = word[:-1]  # share / shared / sharing -> shar
-    return word
-
-
-def words(text: str) -> list[str]:
-    return _WORD.findall(canonical(text))
-
-
-def content_stems(phrase: str) -> tuple[str, ...]:
-    """The words of a phrase that carry meaning, stemmed, without repeats."""
-    seen: dict[str, None] = {}
-    for w in words(phrase):
-        if w not in FUNCTION_WORDS:
-            seen.setdefault(stem(w), None)
-    return tuple(seen)
-
-
-@dataclass(frozen=True)
-class Sentence:
-    text: str                 # as the user wrote it, for showing evidence
-    stems: frozenset[str]
-    is_prose: bool
-
-
-def is_clause(tokens: Sequence[str]) -> bool:
-    function_words = sum(t in FUNCTION_WORDS for t in tokens)
-    return len(tokens) >= PROSE_MIN_WORDS and function_words >= PROSE_MIN_FUNCTION_WORDS
-
-
-def is_prose(text: str) -> bool:
-    """A sentence, not a fragment: long enough, with function words, and not a
-    keyword dump. A dump is LIST_MIN_ITEMS or more comma-separated items (outside
-    parentheses), mostly not clauses, none joined by 'and'/'or' as prose lists are."""
-    if not is_clause(words(text)):
-        return False
-    items = [words(item) for item in _PARENTHESES.sub("", text).split(",")]
-    items = [item for item in items if item]
-    if len(items) < LIST_MIN_ITEMS or any(item[0] in _CONJUNCTIONS for item in items[1:]):
-        return True
-    return 2 * sum(is_clause(item) for item in items) >= len(items)
-
-
-def unwrap(answer: str) -> str:
-    """Join hard-wrapped lines back into their sentence: a line continues the one
-    before when that one is long (WRAPPED_LINE_CHARS or more), does not end a
-    sentence, and the line is not a new bullet."""
-    lines: list[str] = []
-    for line in answer.splitlines():
-        previous = lines[-1].rstrip() if lines else ""
-        if (len(previous) >= WRAPPED_LINE_CHARS and previous[-1] not in ".!?:;"
-                and line.strip() and not _BULLET.match(line)):
-            lines[-1] = previous + " " + line.strip()
-        else:
-            lines.append(line)
-    return "\n".join(lines)
-
-
-def sentences(answer: str) -> list[Sentence]:
-    """Split an answer into sentences (sentence ends, semicolons, colons, lines,
-    bullets) and judge each: prose, or a fragment such as a keyword list."""
-    result = []
-    for raw in _SENTENCE_END.split(unwrap(answer)):
-        text = raw.strip(" \t-*•>#")
-        tokens = words(text)
-        if tokens:
-            result.append(Sentence(text, frozenset(stem(t) for t in tokens), is_prose(text)))
-    return result
-
-
-def phrase_matches(stems: Sequence[str], sentence: Sentence) -> bool:
-    """All content words of a short phrase, or three in four of a long one."""
-    if not stems:
-        return False
-    needed = len(stems) if len(stems) <= 3 else max(3, math.ceil(0.75 * len(stems)))
-    return sum(s in sentence.stems for s in stems) >= needed
+FULL_MARKS_SHARE = 0.85
+MAX_GAP = 4                 # words allowed between two words of a phrase ("split the data by event time")
+LONG_PHRASE = 4             # a phrase of this many content words or more may miss one of them
 
 
 @dataclass(frozen=True)
@@ -197,9 +48,12 @@ class PointResult:
     point: str
     weight: float
     why: str
-    credit: float        # 0 (missed) to 1 (explained in a sentence, no hint)
+    group: str           # "key" or "run"
+    credit: float        # 0 (missed) to 1 (explained in this stage, no hint)
     evidence: str        # the sentence that covered it, as written
     in_prose: bool
+    justified: bool      # the sentence gave a reason, a trade-off or a number
+    found_in: str        # "" when found in this stage's answer, else the stage it was found in
     hinted: bool
 
     @property
@@ -207,10 +61,12 @@ class PointResult:
         return self.credit > 0
 
     def to_dict(self) -> dict:
-        data = {"point": self.point, "weight": self.weight}
+        data = {"point": self.point, "weight": self.weight, "group": self.group}
         if self.covered:
-            data |= {"credit": round(self.credit, 2), "evidence": self.evidence,
-                     "in_prose": self.in_prose, "hinted": self.hinted}
+            data |= {"credit": round(self.credit, 2), "evidence": self.evidence, "in_prose": self.in_prose,
+                     "justified": self.justified, "hinted": self.hinted}
+            if self.found_in:
+                data["found_in"] = self.found_in
         else:
             data |= {"why": self.why}
         return data
@@ -229,51 +85,202 @@ class Score:
 
     @property
     def missed(self) -> list[PointResult]:
-        return [p for p in self.points if not p.covered]
+        return [p for p in self.points if not p.covered and p.group == "key"]
+
+    @property
+    def named_only(self) -> list[PointResult]:
+        return [p for p in self.points if p.covered and not p.justified]
 
 
-def find_point(point: RubricPoint, parsed: list[Sentence]) -> Sentence | None:
-    """The best sentence covering a point: a prose sentence when there is one."""
-    phrases = [content_stems(p) for p in (point.point, *point.synonyms)]
+@dataclass(frozen=True)
+class Found:
+    credit: float
+    sentence: Sentence
+    justified: bool
+    found_in: str
+
+
+@lru_cache(maxsize=4096)
+def _alternatives(point: RubricPoint) -> tuple[tuple[str, ...], ...]:
+    return tuple(s for s in (phrase_stems(p) for p in (point.point, *point.synonyms)) if s)
+
+
+def _ordered(stems: Sequence[str], sentence: Sentence, allowed: Callable[[int], bool]) -> tuple[int, ...] | None:
+    """Positions of the stems in order, each within MAX_GAP words of the one before, all
+    allowed; one placement, found in time linear in the sentence (no backtracking)."""
+    came_from: list[dict[int, int]] = []   # per stem: position -> position of the stem before
+    ends: list[int] = []                   # positions where the phrase so far can end, ascending
+    for j, target in enumerate(stems):
+        current: dict[int, int] = {}
+        for i, word in enumerate(sentence.stems):
+            if word != target or not allowed(i):
+                continue
+            if j == 0:
+                current[i] = -1
+                continue
+            k = bisect_left(ends, i) - 1   # the latest end before i: the closest is the best
+            if k >= 0 and i - ends[k] <= MAX_GAP + 1:
+                current[i] = ends[k]
+        if not current:
+            return None
+        came_from.append(current)
+        ends = sorted(current)
+    path = [ends[0]]
+    for step in reversed(came_from[1:]):
+        path.append(step[path[-1]])
+    return tuple(reversed(path))
+
+
+def _adjacent(stems: Sequence[str], sentence: Sentence, allowed: Callable[[int], bool]) -> tuple[int, ...] | None:
+    """A window one word wider than the phrase holding all its stems in any order."""
+    width = len(stems) + 1
+    for start in range(max(1, len(sentence.stems) - width + 1)):
+        window = sentence.stems[start:start + width]
+        if all(s in window for s in stems):
+            found = tuple(start + window.index(s) for s in stems)
+            if all(allowed(i) for i in found):
+                return found
+    return None
+
+
+def _locate(stems: Sequence[str], sentence: Sentence, allowed: Callable[[int], bool] = lambda i: True,
+            ) -> tuple[int, ...] | None:
+    """Where a phrase's words occur at allowed positions: in order with small gaps, or
+    side by side in any order; a long phrase may miss one word."""
+    variants = [tuple(stems)]
+    if len(stems) >= LONG_PHRASE:
+        variants += [tuple(stems[:i]) + tuple(stems[i + 1:]) for i in range(len(stems))]
+    present = set(sentence.stems)
+    for variant in variants:
+        if set(variant) <= present:
+            found = _ordered(variant, sentence, allowed) or (
+                _adjacent(variant, sentence, allowed) if len(variant) > 1 else None)
+            if found:
+                return found
+    return None
+
+
+def phrase_match(stems: Sequence[str], sentence: Sentence) -> frozenset[int] | None:
+    """Where a phrase occurs in a sentence, affirmed (not under a negation); None if not.
+    A phrase that says a negation itself ("no random split") is affirmed by saying it."""
+    if any(s in NEGATIONS for s in stems):
+        found = _locate(stems, sentence)
+    else:
+        found = _locate(stems, sentence, lambda i: i not in sentence.negated)
+    return frozenset(found) if found else None
+
+
+def _span(positions: Iterable[int]) -> frozenset[int]:
+    positions = list(positions)
+    return frozenset(range(min(positions), max(positions) + 1))
+
+
+@lru_cache(maxsize=8192)
+def concept_words(sentence: Sentence, vocabulary: tuple[tuple[str, ...], ...]) -> frozenset[int]:
+    """Positions inside any rubric phrase of the interview: the words of a concept's name
+    ("review queue versus analyst capacity", "latency under 100 ms") are not a reason."""
+    spans: set[int] = set()
+    for stems in vocabulary:
+        found = _locate(stems, sentence)
+        if found:
+            spans |= _span(found)
+    return frozenset(spans)
+
+
+def vocabulary_of(points: Iterable[RubricPoint]) -> tuple[tuple[str, ...], ...]:
+    """The phrases of the key points given, whose words are never a reason. Run points'
+    phrases are not in it: quoting the run's figure justifies a key point."""
+    return tuple(dict.fromkeys(stems for p in points if p.group == "key" for stems in _alternatives(p)))
+
+
+def _gives_reason(sentence: Sentence, vocabulary: tuple[tuple[str, ...], ...],
+                  also: frozenset[int] = frozenset()) -> bool:
+    return sentence.is_prose and sentence.reason_outside(concept_words(sentence, vocabulary) | also)
+
+
+def _find(point: RubricPoint, parsed: list[Sentence], found_in: str, factor: float,
+          vocabulary: tuple[tuple[str, ...], ...]) -> Found | None:
+    """The best-credited sentence covering a point among one answer's sentences. A
+    reason counts only outside the words of every rubric phrase, so "latency budget
+    under 100 ms" does not justify itself with its own number."""
     best = None
-    for sentence in parsed:
-        if any(phrase_matches(stems, sentence) for stems in phrases):
-            if sentence.is_prose:
-                return sentence
-            best = best or sentence
+    for i, sentence in enumerate(parsed):
+        matches = [at for at in (phrase_match(stems, sentence) for stems in _alternatives(point)) if at is not None]
+        if not matches:
+            continue
+        following = parsed[i + 1] if i + 1 < len(parsed) else None
+        justified = _gives_reason(sentence, vocabulary, frozenset().union(*map(_span, matches))) or (
+            sentence.is_prose and following is not None and following.continues
+            and _gives_reason(following, vocabulary))
+        credit = 1.0 if justified else NAMED_CREDIT if sentence.is_prose else FRAGMENT_CREDIT
+        if best is None or credit * factor > best.credit:
+            best = Found(credit * factor, sentence, justified, found_in)
+        if credit == 1.0:
+            return best
     return best
 
 
-def score_answer(answer: str, rubric: Iterable[RubricPoint], hinted: Iterable[str] = ()) -> Score:
-    """Score one answer; `hinted` names the points revealed as hints before it."""
+def find_point(point: RubricPoint, parsed: list[Sentence],
+               elsewhere: Mapping[str, list[Sentence]] | None = None,
+               vocabulary: tuple[tuple[str, ...], ...] = ()) -> Found | None:
+    """Where a point is covered best: this answer, or another stage's at OTHER_STAGE_CREDIT."""
+    vocabulary = vocabulary or vocabulary_of([point])
+    best = _find(point, parsed, "", 1.0, vocabulary)
+    for stage, other in (elsewhere or {}).items():
+        if best is not None and best.credit >= OTHER_STAGE_CREDIT:
+            break
+        found = _find(point, other, stage, OTHER_STAGE_CREDIT, vocabulary)
+        if found is not None and (best is None or found.credit > best.credit):
+            best = found
+    return best
+
+
+def score_answer(answer: str, rubric: Iterable[RubricPoint], hinted: Iterable[str] = (),
+                 elsewhere: Mapping[str, str] | None = None,
+                 vocabulary: tuple[tuple[str, ...], ...] = ()) -> Score:
+    """Score one answer. `hinted` names the points revealed as hints before it;
+    `elsewhere` maps the interview's other stages to their answers, where a point
+    earns OTHER_STAGE_CREDIT; `vocabulary` is every rubric phrase of the interview
+    (vocabulary_of), whose words never count as a reason (default: this rubric's)."""
     answer = answer or ""
+    rubric = list(rubric)
+    vocabulary = vocabulary or vocabulary_of(rubric)
     parsed = sentences(answer)
+    other = {stage: sentences(text) for stage, text in (elsewhere or {}).items() if text}
     hinted = set(hinted)
     results = []
     for point in rubric:
-        found = find_point(point, parsed)
-        credit = 0.0
-        if found is not None:
-            credit = (1.0 if found.is_prose else FRAGMENT_CREDIT) * (HINT_CREDIT if point.point in hinted else 1.0)
-        results.append(PointResult(point.point, point.weight, point.why, credit,
-                                   _shorten(found.text) if found else "", bool(found and found.is_prose),
-                                   point.point in hinted))
+        found = find_point(point, parsed, other, vocabulary)
+        credit = found.credit * (HINT_CREDIT if point.point in hinted else 1.0) if found else 0.0
+        results.append(PointResult(
+            point.point, point.weight, point.why, point.group, credit,
+            _shorten(found.sentence.text) if found else "", bool(found and found.sentence.is_prose),
+            bool(found and found.justified), found.found_in if found else "", point.point in hinted))
     n_words = len(words(answer))
-    n_covered = sum(r.covered for r in results)
+    n_covered = sum(r.covered and not r.found_in for r in results)
     elaboration = min(1.0, n_words / (WORDS_PER_POINT * n_covered)) if n_covered else 1.0
-    total = sum(r.weight for r in results)
+    key_total = sum(r.weight for r in results if r.group == "key")
     earned = sum(r.weight * r.credit for r in results) * elaboration
-    return Score(round(100 * earned / total) if total else 0, tuple(results), n_words, round(elaboration, 2))
+    score = min(100, round(100 * earned / (FULL_MARKS_SHARE * key_total))) if key_total else 0
+    return Score(score, tuple(results), n_words, round(elaboration, 2))
 
 
 def next_hint(answer_so_far: str, rubric: Sequence[RubricPoint], already: Iterable[str]) -> RubricPoint | None:
-    """The heaviest point the answer has not covered yet and no hint has revealed."""
+    """The heaviest key point the answer has not covered yet and no hint has revealed."""
     parsed = sentences(answer_so_far)
     already = set(already)
-    open_points = [p for p in rubric if p.point not in already and find_point(p, parsed) is None]
+    open_points = [p for p in rubric if p.group == "key" and p.point not in already and find_point(p, parsed) is None]
     return max(open_points, key=lambda p: p.weight, default=None)
 
 
 def _shorten(text: str, limit: int = 90) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def score_interview(answers: Mapping[str, str], rubrics: Mapping[str, Sequence[RubricPoint]]) -> dict[str, Score]:
+    """Each stage's answer scored with the others as `elsewhere`: the whole answer counts."""
+    vocabulary = vocabulary_of(p for rubric in rubrics.values() for p in rubric)
+    return {stage: score_answer(text, rubrics[stage], elsewhere={s: t for s, t in answers.items() if s != stage},
+                                vocabulary=vocabulary)
+            for stage, text in answers.items() if stage in rubrics}

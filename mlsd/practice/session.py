@@ -8,13 +8,13 @@ tests drive it without a terminal.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from mlsd.errors import StoreError
 from mlsd.practice import plan
 from mlsd.practice.history import FOLLOWUPS_MARKER, Answer, PracticeLog, Session
-from mlsd.practice.scoring import Score, score_answer
+from mlsd.practice.scoring import Score, score_answer, vocabulary_of
 from mlsd.walkthrough_reader import Walkthrough
 
 
@@ -86,7 +86,7 @@ def practise(session: Session, walkthrough: Walkthrough, log: PracticeLog, sourc
             return session
         skipped = reply.action == "skip"
         text = "" if skipped else reply.text
-        score = score_answer(text, part.rubric, reply.hints)
+        score = _score(part, text, reply.hints, session, walkthrough)
         answer = Answer(key, part.stage, "\n".join(part.questions), text, skipped, list(reply.hints), score.score,
                         [p.to_dict() for p in score.points], reply.seconds, round(budget_s, 1))
         try:
@@ -98,8 +98,35 @@ def practise(session: Session, walkthrough: Walkthrough, log: PracticeLog, sourc
         presenter.reference(part)
         if numbers is not None and not part.is_followup:
             presenter.stage_numbers(part.stage, numbers)
+    _rescore_with_later_stages(session, walkthrough, log)
     log.finish(session)
     return session
+
+
+def _score(part: plan.Part, text: str, hints, session: Session, walkthrough: Walkthrough) -> Score:
+    """A stage answer also earns (part of) a point made in another stage's answer; a
+    follow-up is a question of its own and is scored on its own answer, a skipped stage
+    is 0."""
+    if part.is_followup or not text.strip():
+        return score_answer(text, part.rubric, hints)  # a skipped stage earns nothing from the others
+    elsewhere = {a.stage: a.answer for k, a in session.answers.items()
+                 if ":" not in k and k != part.key and a.answer}
+    vocabulary = vocabulary_of(p for s in walkthrough.stages.values() for p in s.rubric)
+    return score_answer(text, part.rubric, hints, elsewhere, vocabulary)
+
+
+def _rescore_with_later_stages(session: Session, walkthrough: Walkthrough, log: PracticeLog) -> None:
+    """At the end, each stage's answer is scored again against the whole interview: a
+    point explained in a later stage counts too. Only scores that change are saved."""
+    for key in session.stages:
+        answer = session.answers.get(key)
+        if answer is None or answer.skipped:
+            continue
+        part = plan.part(walkthrough, key)
+        score = _score(part, answer.answer, answer.hints, session, walkthrough)
+        points = [p.to_dict() for p in score.points]
+        if score.score != answer.score or points != answer.points:
+            log.save_answer(session, replace(answer, score=score.score, points=points))
 
 
 def _choose_followups(session: Session, walkthrough: Walkthrough, log: PracticeLog, source: AnswerSource) -> None:

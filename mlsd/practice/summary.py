@@ -30,7 +30,8 @@ def session_report(session: Session) -> dict[str, Any]:
             continue
         entry = {"score": answer.score, "skipped": answer.skipped, "seconds": answer.seconds,
                  "budget_s": answer.budget_s, "hints": answer.hints,
-                 "covered": [p for p in answer.points if "credit" in p], "missed": answer.missed}
+                 "covered": [p for p in answer.points if "credit" in p], "missed": answer.missed,
+                 "named_not_justified": [p for p in answer.points if "credit" in p and not p.get("justified", True)]}
         if ":" in key:
             followups.append({"question": answer.question, "stage": answer.stage, **entry})
         else:
@@ -97,7 +98,7 @@ def missed_concepts(sessions: list[Session], limit: int = 10) -> list[dict[str, 
             for p in answer.points:
                 key = (s.design, answer.stage, p["point"])
                 asked[key] += 1
-                missed[key] += "credit" not in p
+                missed[key] += "credit" not in p and p.get("group", "key") == "key"
     ranked = sorted((k for k in missed if missed[k]), key=lambda k: (-missed[k], -missed[k] / asked[k], k))
     return [{"design": d, "stage": st, "point": pt, "missed": missed[(d, st, pt)], "asked": asked[(d, st, pt)]}
             for d, st, pt in ranked[:limit]]

@@ -15,7 +15,7 @@ from rich.text import Text
 
 from mlsd.practice import plan
 from mlsd.practice.history import FOLLOWUPS_MARKER, Answer, Session
-from mlsd.practice.scoring import FRAGMENT_CREDIT, WORDS_PER_POINT, Score
+from mlsd.practice.scoring import FRAGMENT_CREDIT, NAMED_CREDIT, OTHER_STAGE_CREDIT, WORDS_PER_POINT, Score
 from mlsd.practice.terminal import clock
 from mlsd.registry import DesignInfo
 from mlsd.walkthrough_reader import Walkthrough
@@ -68,12 +68,23 @@ class RichPresenter:
         table = Table(show_header=False, show_edge=False, box=None, pad_edge=False)
         table.add_column(width=2)
         table.add_column()
-        for p in score.points:
-            if p.covered:
-                how = "" if p.credit == 1 else f" [dim](credit {p.credit:.1f}: {_why_partial(p)})[/]"
-                table.add_row(Text("✓", style="green"), Text.from_markup(f"{_esc(p.point)}{how}\n[dim]  “{_esc(p.evidence)}”[/]"))
+        for p in (p for p in score.points if p.group == "key"):
+            if p.covered and p.justified:
+                mark, style = "✓", "green"
+            elif p.covered:
+                mark, style = "~", "yellow"
             else:
-                table.add_row(Text("✗", style="red"), Text.from_markup(f"[bold]{_esc(p.point)}[/]\n[dim]  {_esc(p.why)}[/]"))
+                mark, style = "✗", "red"
+            if p.covered:
+                how = "" if p.credit == 1 else f" [dim](credit {p.credit:.2f}: {_why_partial(p)})[/]"
+                table.add_row(Text(mark, style=style),
+                              Text.from_markup(f"{_esc(p.point)}{how}\n[dim]  “{_esc(p.evidence)}”[/]"))
+            else:
+                table.add_row(Text(mark, style=style), Text.from_markup(f"[bold]{_esc(p.point)}[/]\n[dim]  {_esc(p.why)}[/]"))
+        quoted = [p for p in score.points if p.group == "run" and p.covered]
+        for p in quoted:
+            table.add_row(Text("★", style="cyan"), Text.from_markup(
+                f"{_esc(p.point)} [dim](from the run, extra credit)[/]\n[dim]  “{_esc(p.evidence)}”[/]"))
         notes = []
         if score.elaboration < 1:
             notes.append(Text(f"Scaled by {score.elaboration:.2f}: {score.words} words for {len(score.covered)} points "
@@ -136,6 +147,11 @@ class RichPresenter:
             if len(missed) > MISSED_SHOWN:
                 parts.append(Text(f"  … and {len(missed) - MISSED_SHOWN} more (mlsd progress --json lists all)",
                                   style="dim"))
+        named = [(stage, p["point"]) for stage, entry in report["stages"].items()
+                 for p in entry.get("named_not_justified", []) if p.get("group", "key") == "key"]
+        if named:
+            parts += [Text(""), Text("Named but not justified (say why, a trade-off or a number)", style="bold")]
+            parts += [Text(f"  {stage}: {point}") for stage, point in named[:MISSED_SHOWN]]
         if report["read_next"]:
             parts += [Text(""), Text("Read next", style="bold")]
             parts += [Text(f"  {command}") for command in report["read_next"]]
@@ -145,9 +161,14 @@ class RichPresenter:
 
 
 def _why_partial(point) -> str:
+    """Why a covered point earned less than its weight, in the scorer's own terms."""
     reasons = []
     if not point.in_prose:
-        reasons.append(f"named in a fragment, not explained: x{FRAGMENT_CREDIT}")
+        reasons.append(f"named in a fragment, not a sentence: x{FRAGMENT_CREDIT}")
+    elif not point.justified:
+        reasons.append(f"named but not justified (no reason, trade-off or number): x{NAMED_CREDIT}")
+    if point.found_in:
+        reasons.append(f"said in the {point.found_in} stage: x{OTHER_STAGE_CREDIT}")
     if point.hinted:
         reasons.append("after a hint")
     return "; ".join(reasons)
