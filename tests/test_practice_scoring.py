@@ -67,7 +67,9 @@ def test_a_blanket_denial_earns_nothing():
     assert credit("We use PR-AUC because fraud is rare.", p) == 1
     for denial in ("We would NOT do this and it is false that we use PR-AUC because fraud is rare.",
                    "It is not true that we use PR-AUC because fraud is rare.",
-                   "We would never use PR-AUC, because fraud is rare."):
+                   "We would never use PR-AUC, because fraud is rare.",
+                   "I disagree with the idea that we use PR-AUC because fraud is rare.",
+                   "No, we would not: we use PR-AUC because fraud is rare."):
         assert credit(denial, p) == 0, denial
 
 
@@ -98,6 +100,12 @@ def test_a_rubric_phrase_does_not_justify_itself_or_another_point():
     assert [p.credit for p in result.points] == [NAMED_CREDIT, NAMED_CREDIT]
 
 
+def test_filler_that_only_announces_a_topic_is_named_not_justified():
+    for filler in ("Let's talk about the label delay.", "We should consider the label delay.",
+                   "The label delay is important here."):
+        assert credit(filler, point("label delay")) == NAMED_CREDIT, filler
+
+
 def test_keyword_fragments_earn_the_least():
     p = point("label delay", "chargebacks arrive late")
     fragment = score_answer("label delay", [p]).points[0]
@@ -116,6 +124,7 @@ def test_shuffled_words_read_as_salad_not_prose():
                       "serving from the.")
     assert all(s.is_prose for s in sentences(text))
     assert not any(s.is_prose for s in sentences(words_shuffled))
+    assert not any(s.is_prose for s in sentences(words_shuffled.lower()))  # no capitals to go by
 
 
 def test_a_point_made_in_another_stage_earns_most_of_its_credit_and_says_where():

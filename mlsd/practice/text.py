@@ -116,6 +116,7 @@ _CANONICAL: tuple[tuple[str, str], ...] = (
 )
 _CANONICAL_RE = tuple((re.compile(pattern), repl) for pattern, repl in _CANONICAL)
 _WORD = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
+_WORD_OR_PUNCTUATION = re.compile(r"[a-z0-9][a-z0-9-]*|[,;:()\"]")
 _WORD_OR_COMMA = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?|,")
 _PARENTHESES = re.compile(r"\([^()]*\)")
 _CONJUNCTIONS = frozenset({"and", "or", "then", "but", "so", "plus", "while"})
@@ -139,8 +140,12 @@ _SCOPE_BREAKS = frozenset({"but", "however", "instead", "rather", "whereas", "al
 _BLANKET_DENIALS: tuple[tuple[str, ...], ...] = (
     ("false", "that"), ("not", "true"), ("untrue",), ("not", "the", "case"), ("wrong", "that"),
     ("not", "do", "this"), ("not", "do", "that"), ("not", "do", "any"), ("none", "of", "this"),
-    ("never", "do"), ("nothing", "like", "this"), ("not", "do", "it"),
+    ("never", "do"), ("nothing", "like", "this"), ("not", "do", "it"), ("disagree",), ("not", "agree"),
+    ("reject", "the", "idea"), ("bad", "idea"), ("not", "a", "good", "idea"), ("mistake", "to"),
+    ("wrong", "to"),
 )
+# "No, we would not: ..." and "Not this: ..." deny what the colon introduces.
+_DENIAL_BEFORE_COLON = re.compile(r"^\W*(?:\w+\W+){0,6}?(?:not|no|never)\W*:")
 
 # --- reasons -----------------------------------------------------------------
 # Words that make a sentence give a reason, a consequence, a comparison, a mechanism or a
@@ -149,7 +154,7 @@ _BLANKET_DENIALS: tuple[tuple[str, ...], ...] = (
 REASON_WORDS = frozenset(_STEMMER.stemWords("""
 because since so therefore thus hence otherwise why means meaning given due avoid prevent
 ensure tradeoff versus vs than whereas but however unless if risk leak cause lead result
-allow let cheaper faster slower better worse cheap expensive instead rather reason which
+allow cheaper faster slower better worse cheap expensive instead rather reason which
 handle capture need require help robust catch reduce increase improve protect miss hurt
 break fail dominate outperform beat cost costs penalize affect depend compare
 """.split()))
@@ -171,9 +176,10 @@ _AFTER_DETERMINER_OK = frozenset({"more", "most", "less", "least", "very", "only
 # A sentence's first word, when it is a function word ("The", "We", "At"), lands in the
 # middle of the sentence when the words are shuffled, still capitalised; careful prose
 # only capitalises a function word at a sentence start.
-SALAD_MIN_BAD = 3          # over a whole answer: at least this many broken determiners ...
-SALAD_SHARE = 0.2          # ... and this share of all its determiners,
-SALAD_SENTENCES = 0.3      # or this share of its sentences disordered (and at least two)
+SALAD_MIN_BAD = 3          # over a whole answer: at least this many broken pairs ...
+SALAD_SHARE = 0.012        # ... in at least this share of its words (prose: under 0.5%; shuffled: 1-10%),
+SHORT_SENTENCE = 10       # words: in a sentence this short one broken pair is enough
+SALAD_SENTENCES = ((2, 0.3), (3, 0.15))  # or (at least N, this share) of its sentences disordered
 _TITLE_WORD = re.compile(r"(?<=\s)([A-Z][a-z]+)\b")
 
 
@@ -242,17 +248,46 @@ def is_list(text: str) -> bool:
     return 2 * (sum(is_clause(item) for item in items) + with_figures) < len(items)
 
 
+_SUBJECTS = frozenset({"we", "i", "they", "he", "she"})
+_PREPOSITIONS = frozenset({"of", "to", "for", "by", "on", "in", "at", "with", "without", "within", "from", "into",
+                           "onto", "per", "about", "between", "through", "under", "over"})
+_MODALS = frozenset({"is", "are", "was", "were", "can", "could", "will", "would", "should", "must", "may", "might",
+                     "shall"})
+
+
+def _broken_pair(word: str, following: str | None) -> bool:
+    """Two neighbours English does not put side by side: a determiner before another
+    function word or at the end ("the of", "a because"), a function word twice ("and
+    and"), two conjunctions ("and or"), a subject pronoun after a preposition ("of we"),
+    a subject pronoun before a determiner or preposition ("we the", "they of"), two modal
+    or auxiliary verbs ("is would")."""
+    if word in _DETERMINERS:
+        return following is None or (following in FUNCTION_WORDS and following not in _AFTER_DETERMINER_OK)
+    if following is None:
+        return False
+    if word == following and word in FUNCTION_WORDS:
+        return True                                      # "and and", "the the"
+    if word in ("and", "or", "than"):
+        return following in ("and", "or", "but", "than")
+    if word in _PREPOSITIONS:
+        return following in _SUBJECTS
+    if word in _SUBJECTS:
+        return following in _DETERMINERS or following in _PREPOSITIONS
+    return word in _MODALS and following in _MODALS
+
+
 def broken_determiners(text: str) -> tuple[int, int]:
-    """(determiners followed by a function word or by nothing, all determiners).
-    Hyphenated compounds count as one word, so "the in-batch negatives" is fine."""
-    raw = [w for w in (re.sub(r"[^a-z0-9-]", "", t) for t in canonical(text).split()) if w.strip("-")]
-    bad = total = 0
+    """(neighbour pairs English does not allow, see _broken_pair; words). Hyphenated
+    compounds count as one word, so "the in-batch negatives" is fine."""
+    raw = [w for w in _WORD_OR_PUNCTUATION.findall(canonical(text)) if w.strip("-")]
+    bad = 0
     for i, word in enumerate(raw):
-        if word in _DETERMINERS:
-            total += 1
-            following = raw[i + 1] if i + 1 < len(raw) else None
-            bad += following is None or (following in FUNCTION_WORDS and following not in _AFTER_DETERMINER_OK)
-    return bad, total
+        following = raw[i + 1] if i + 1 < len(raw) else None
+        if following is not None and not following[0].isalnum():   # across a comma or bracket
+            bad += word in _DETERMINERS
+        else:
+            bad += _broken_pair(word, following)
+    return bad, sum(w[0].isalnum() for w in raw)
 
 
 def tokens_and_commas(text: str) -> tuple[tuple[str, ...], frozenset[int]]:
@@ -265,6 +300,18 @@ def tokens_and_commas(text: str) -> tuple[tuple[str, ...], frozenset[int]]:
         else:
             tokens.append(item)
     return tuple(tokens), frozenset(commas)
+
+
+# Words that do not end an English sentence ("... of the.", "... because and."): the end of
+# a shuffled sentence is a random word, the end of prose almost never one of these.
+_NEVER_FINAL = frozenset({"the", "a", "an", "and", "or", "but", "because", "if", "than", "into", "onto", "per",
+                          "our", "their", "its", "my", "your", "we", "i", "they", "can", "will", "would", "should",
+                          "must", "while", "whereas"})
+
+
+def ends_on_a_function_word(text: str) -> bool:
+    tokens = _WORD.findall(canonical(text))
+    return bool(tokens) and tokens[-1] in _NEVER_FINAL
 
 
 def capitalised_function_word_inside(text: str) -> bool:
@@ -322,11 +369,11 @@ def sentences(answer: str) -> list[Sentence]:
     pieces = [raw.strip(" \t-*•>#") for raw in _SENTENCE_END.split(unwrap(answer or ""))]
     pieces = [p for p in pieces if _WORD.search(canonical(p))]
     counts = [broken_determiners(p) for p in pieces]
-    disordered = [bad >= 2 or capitalised_function_word_inside(p)
-                  for p, (bad, total) in zip(pieces, counts)]
+    disordered = [bad >= 2 or (bad == 1 and words_in <= SHORT_SENTENCE) or capitalised_function_word_inside(p)
+                  or ends_on_a_function_word(p) for p, (bad, words_in) in zip(pieces, counts)]
     bad, total = sum(c[0] for c in counts), sum(c[1] for c in counts)
     salad = ((bad >= SALAD_MIN_BAD and bad >= SALAD_SHARE * total)
-             or (sum(disordered) >= 2 and sum(disordered) >= SALAD_SENTENCES * len(pieces)))
+             or any(sum(disordered) >= n and sum(disordered) >= share * len(pieces) for n, share in SALAD_SENTENCES))
     result = []
     for piece, sentence_salad in zip(pieces, disordered):
         tokens, commas = tokens_and_commas(piece)
@@ -335,6 +382,8 @@ def sentences(answer: str) -> list[Sentence]:
         # words but carries figures or reasons; a keyword dump carries neither.
         telegraphic = sum(len(t) > 1 and t.isalpha() for t in tokens) >= PROSE_MIN_WORDS and bool(reasons)
         prose = (is_clause(tokens) or telegraphic) and not is_list(piece) and not salad and not sentence_salad
-        result.append(Sentence(piece, tokens, tuple(stem(t) for t in tokens), negated_positions(tokens, commas), prose,
+        negated = (frozenset(range(len(tokens))) if _DENIAL_BEFORE_COLON.match(canonical(piece))
+                   else negated_positions(tokens, commas))
+        result.append(Sentence(piece, tokens, tuple(stem(t) for t in tokens), negated, prose,
                                reasons, bool(tokens) and tokens[0] in _CONTINUATIONS))
     return result
