@@ -98,6 +98,36 @@ def run_pair(first: str, second: str, scale: str, home: Path) -> tuple[float, fl
     return finished[first], finished[second]
 
 
+MACHINE_PROBE = (
+    "import time, numpy as np\n"
+    "t = time.perf_counter(); sum(i * i for i in range(10_000_000)); py = time.perf_counter() - t\n"
+    "a = np.random.default_rng(0).random((512, 512), dtype=np.float32)\n"
+    "t = time.perf_counter()\n"
+    "for _ in range(200): a @ a\n"
+    "print(py, time.perf_counter() - t)\n"
+)
+
+
+def machine_speed(repeat: int = 5) -> dict[str, float]:
+    """Seconds for two fixed workloads (pure Python; a float32 matrix product), best of
+    `repeat` in a fresh interpreter: figures from two machines compare only through these."""
+    runs = [subprocess.run([sys.executable, "-c", MACHINE_PROBE], capture_output=True, text=True, check=True,
+                           env={**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}).stdout.split()
+            for _ in range(repeat)]
+    return {"python_s": round(min(float(r[0]) for r in runs), 3), "matmul_s": round(min(float(r[1]) for r in runs), 3)}
+
+
+def speed_note(speed: dict[str, float], previous: dict[str, float] | None) -> str:
+    """This machine's reference workloads, and against the last benchmark's machine."""
+    note = (f"Machine speed (best of 5, one thread): pure Python {speed['python_s']:.3f} s, float32 matrix "
+            f"products {speed['matmul_s']:.3f} s.")
+    if previous:
+        ratios = ", ".join(f"{k.removesuffix('_s').replace('matmul', 'matrix')} {speed[k] / previous[k]:.2f}x"
+                           for k in ("python_s", "matmul_s") if previous.get(k))
+        note += f" Against the machine of the benchmark before this one: {ratios} its time."
+    return note
+
+
 def startup_seconds(args: list[str], repeat: int = 10) -> float:
     """Median wall time of a quick command, interpreter start included."""
     times = []
@@ -108,7 +138,8 @@ def startup_seconds(args: list[str], repeat: int = 10) -> float:
     return statistics.median(times)
 
 
-def render(measured: list[Measurement], pairs: dict, startup: dict[str, float], loads: list[int]) -> str:
+def render(measured: list[Measurement], pairs: dict, startup: dict[str, float], loads: list[int],
+           speed_line: str = "") -> str:
     """The whole of docs/benchmarks.md, from the measurements alone."""
     idle = {(m.design, m.scale): m for m in measured if m.load == 0}
     lines = [
@@ -122,6 +153,8 @@ def render(measured: list[Measurement], pairs: dict, startup: dict[str, float], 
         "--scale S --json`, timed as a whole command (interpreter start and imports included); peak memory is "
         "the process's maximum resident set. Busy columns: the benchmark starts N processes running "
         "`while True: pass` before the run and stops them after it; the slowdown is busy time over idle time.",
+        "",
+        speed_line,
         "",
         "## Start-up",
         "",
@@ -198,16 +231,16 @@ def render(measured: list[Measurement], pairs: dict, startup: dict[str, float], 
     return "\n".join(lines) + "\n"
 
 
-def reference_times(measured: list[Measurement], path: Path) -> dict:
+def reference_times(measured: list[Measurement], path: Path, speed: dict[str, float]) -> dict:
     """The idle stage times, merged into what the file already holds for designs and
-    scales not measured this time."""
+    scales not measured this time, and the machine's speed on the reference workloads."""
     designs: dict[str, dict] = json.loads(path.read_text()).get("designs", {}) if path.exists() else {}
     for m in measured:
         if m.load == 0 and not m.error:
             designs.setdefault(m.design, {})[m.scale] = {s: round(v, 2) for s, v in m.stages_s.items()}
     return {"about": "Seconds per stage of the last `make bench` on an idle machine (docs/benchmarks.md). "
                      "mlsd compare latency uses them to say how long the runs it must make will take.",
-            "designs": designs}
+            "machine": speed, "designs": designs}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -221,6 +254,10 @@ def main(argv: list[str] | None = None) -> None:
     designs, scales = args.designs.split(","), args.scales.split(",")
     loads = sorted({0, *(int(n) for n in args.loads.split(","))})
     measured: list[Measurement] = []
+    times = ROOT / "mlsd" / "reference_times.json"
+    previous_speed = json.loads(times.read_text()).get("machine") if times.exists() else None
+    speed = machine_speed()
+    print(speed_note(speed, previous_speed), file=sys.stderr, flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
         startup = {"--help": startup_seconds(["--help"]), "list": startup_seconds(["list"])}
@@ -235,13 +272,12 @@ def main(argv: list[str] | None = None) -> None:
         pairs = {}
         if "tiny" in scales and len(designs) >= 2:
             pairs[(designs[0], designs[1], "tiny")] = run_pair(designs[0], designs[1], "tiny", home)
-    report = render(measured, pairs, startup, loads)
+    report = render(measured, pairs, startup, loads, speed_note(speed, previous_speed))
     if args.no_write:
         print(report)
         return
     (ROOT / "docs" / "benchmarks.md").write_text(report)
-    times = ROOT / "mlsd" / "reference_times.json"
-    times.write_text(json.dumps(reference_times(measured, times), indent=2) + "\n")
+    times.write_text(json.dumps(reference_times(measured, times, speed), indent=2) + "\n")
     print("wrote docs/benchmarks.md and mlsd/reference_times.json", file=sys.stderr)
 
 
