@@ -49,11 +49,20 @@ def metrics_table(metrics: list[Metric]) -> RichTable:
     rows = []
     for m in metrics:
         direction = "" if m.higher_is_better is None else ("≥ " if m.higher_is_better else "≤ ")
-        rows.append([m.label or m.name, fmt_value(m.value, m.unit),
+        value = fmt_value(m.value, m.unit)
+        if m.ci_low is not None and m.ci_high is not None:
+            value += f" [{fmt_value(m.ci_low, m.unit)}, {fmt_value(m.ci_high, m.unit)}]"
+        baseline = fmt_value(m.baseline, m.unit)
+        if m.differs_from_baseline is False:
+            baseline += " (gap not significant)"
+        rows.append([m.label or m.name, value,
                      (direction + fmt_value(m.target, m.unit)) if m.target is not None else "",
-                     fmt_value(m.baseline, m.unit), fmt_value(m.oracle, m.unit)])
+                     baseline, fmt_value(m.oracle, m.unit)])
     add_wrapping_columns(table, ["metric", "value", "target", "baseline", "oracle"], rows, ["left"] + ["right"] * 4)
     table.add_column("", justify="left", min_width=1)
+    if any(m.ci_low is not None for m in metrics):
+        table.caption = Text("[low, high]: 95% bootstrap interval over the test units", style="dim")
+        table.caption_justify = "left"
     for m, row in zip(metrics, rows):
         verdict = {True: Text("✓", style="green"), False: Text("✗", style="red"), None: Text("")}[m.met]
         table.add_row(*row, verdict)

@@ -21,6 +21,9 @@ class Metric:
     `target` is the budget or goal: an upper limit when lower is better (latency
     budget), a floor when higher is better. `baseline` and `oracle` are the same
     metric for the simplest sensible system and for the generator's truth.
+    `ci_low`/`ci_high` is the 95% bootstrap interval of the value over the test units,
+    and `vs_baseline_low`/`vs_baseline_high` the paired interval of value − baseline
+    (mlsd.blocks.uncertainty); absent where not computed.
     """
 
     name: str
@@ -31,6 +34,18 @@ class Metric:
     baseline: float | None = None
     oracle: float | None = None
     label: str = ""
+    ci_low: float | None = None
+    ci_high: float | None = None
+    vs_baseline_low: float | None = None
+    vs_baseline_high: float | None = None
+
+    @property
+    def differs_from_baseline(self) -> bool | None:
+        """Whether the gap to the baseline is significant (its interval excludes 0);
+        None where no interval was computed."""
+        if self.vs_baseline_low is None or self.vs_baseline_high is None:
+            return None
+        return self.vs_baseline_low > 0 or self.vs_baseline_high < 0
 
     @property
     def met(self) -> bool | None:
@@ -42,6 +57,7 @@ class Metric:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["met"] = self.met
+        d["differs_from_baseline"] = self.differs_from_baseline
         return {k: _finite(v) for k, v in d.items()}
 
 

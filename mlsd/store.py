@@ -85,6 +85,13 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX practice_sessions_by_design ON practice_sessions(design, id);
     """,
+    # 3: bootstrap intervals of a metric and of its gap to the baseline (mlsd.blocks.uncertainty)
+    """
+    ALTER TABLE metrics ADD COLUMN ci_low REAL;
+    ALTER TABLE metrics ADD COLUMN ci_high REAL;
+    ALTER TABLE metrics ADD COLUMN vs_baseline_low REAL;
+    ALTER TABLE metrics ADD COLUMN vs_baseline_high REAL;
+    """,
 ]
 
 
@@ -230,10 +237,11 @@ class Store:
                     (run_id, stage["stage"], stage["duration_s"], json.dumps(stage["result"])),
                 )
                 self.conn.executemany(
-                    "INSERT INTO metrics(stage_run_id, name, value, unit, higher_is_better, target, baseline, oracle)"
-                    " VALUES (?,?,?,?,?,?,?,?)",
+                    "INSERT INTO metrics(stage_run_id, name, value, unit, higher_is_better, target, baseline, oracle,"
+                    " ci_low, ci_high, vs_baseline_low, vs_baseline_high) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                     [(cur.lastrowid, m["name"], m["value"], m["unit"], m["higher_is_better"],
-                      m["target"], m["baseline"], m["oracle"]) for m in stage["result"]["metrics"]],
+                      m["target"], m["baseline"], m["oracle"], m.get("ci_low"), m.get("ci_high"),
+                      m.get("vs_baseline_low"), m.get("vs_baseline_high")) for m in stage["result"]["metrics"]],
                 )
         return int(run_id)
 

@@ -19,7 +19,8 @@ from mlsd.registry import STAGES, all_designs
 from mlsd.vocabulary import QUALITY_METRICS, VOCABULARY, is_timing
 
 RUNNABLE = [d for d in all_designs() if d.executable]
-METRIC_FIELDS = {"name", "value", "unit", "higher_is_better", "target", "baseline", "oracle", "label", "met"}
+METRIC_FIELDS = {"name", "value", "unit", "higher_is_better", "target", "baseline", "oracle", "label", "met",
+                 "ci_low", "ci_high", "vs_baseline_low", "vs_baseline_high", "differs_from_baseline"}
 PERCENTILES = ("p50", "p95", "p99")
 
 # A model stage shows the oracle where the generator knows the truth. These do not yet,
@@ -81,6 +82,20 @@ def test_metric_names_come_from_the_vocabulary_and_are_unique_per_stage(design_r
         for m in _metrics(run, stage):
             assert set(m) == METRIC_FIELDS, m
             assert m["unit"] == VOCABULARY[m["name"]][0], f"{stage}: {m['name']} has unit {m['unit']!r}"
+
+
+def test_intervals_are_ordered_and_a_gap_is_significant_only_when_its_interval_excludes_zero(design_run):
+    """mlsd.blocks.uncertainty's bootstrap intervals, where a stage reports them."""
+    _, run = design_run
+    for stage in STAGES:
+        for m in _metrics(run, stage):
+            if m["ci_low"] is not None:
+                assert m["ci_low"] <= m["ci_high"], m
+            if m["vs_baseline_low"] is None:
+                assert m["differs_from_baseline"] is None, m
+                continue
+            assert m["baseline"] is not None and m["vs_baseline_low"] <= m["vs_baseline_high"], m
+            assert m["differs_from_baseline"] == (m["vs_baseline_low"] > 0 or m["vs_baseline_high"] < 0), m
 
 
 def test_every_number_is_finite_or_an_explicit_null(design_run):

@@ -19,7 +19,8 @@ def test_walkthrough_quotes_the_default_run():
 
     data = {m.name: m.value for m in run.stage("data").metrics}
     auc = table("model", "Same model, two training sets")
-    baseline = run.stage("model").metric("roc_auc").baseline
+    model_auc = run.stage("model").metric("roc_auc")
+    baseline = model_auc.baseline
     skew = table("monitoring", "Train/serve skew check")
     caught = next(r for name, r in skew.items() if name.startswith("bug"))[2]
     m = {x.name: x.value for x in run.stage("monitoring").metrics}
@@ -30,6 +31,8 @@ def test_walkthrough_quotes_the_default_run():
         f"**{auc['naive latest value'][2]:.4f}**", f"{baseline:.4f}",
         f"{caught}", f"day {m['drift_alarm_day']:.0f}", f"day {m['label_alarm_day']:.0f}",
         f"day {m['confidence_alarm_day']:.0f}",
+        f"{model_auc.ci_low:.3f}-{model_auc.ci_high:.3f}",
+        f"{model_auc.vs_baseline_low:.3f}-{model_auc.vs_baseline_high:.3f}",
     ]
     missing = [q for q in quoted if q not in text]
     assert not missing, f"walkthroughs/feature-platform.md no longer quotes the run: {missing}"

@@ -16,7 +16,8 @@ import pytest
 from helpers import run_subprocess
 from sklearn.metrics import average_precision_score
 
-METRIC_FIELDS = {"name", "value", "unit", "higher_is_better", "target", "baseline", "oracle", "label", "met"}
+METRIC_FIELDS = {"name", "value", "unit", "higher_is_better", "target", "baseline", "oracle", "label", "met",
+                 "ci_low", "ci_high", "vs_baseline_low", "vs_baseline_high", "differs_from_baseline"}
 
 
 @pytest.fixture(scope="module")

@@ -34,6 +34,8 @@ def test_walkthrough_quotes_the_default_run():
         f"**{model['pr_auc'].value:.3f}**", f"**{model['pr_auc'].baseline:.3f}**", f"**{model['pr_auc'].oracle:.3f}**",
         f"recall {model['recall_at_threshold'].value:.2f} at precision {model['precision_at_threshold'].value:.2f}",
         f"ROC-AUC is {model['roc_auc'].value:.3f}", f"oracle's {model['roc_auc'].oracle:.3f}",
+        f"**{model['pr_auc'].ci_low:.2f} and {model['pr_auc'].ci_high:.2f}**",
+        f"between {model['pr_auc'].vs_baseline_low:.2f} and {model['pr_auc'].vs_baseline_high:.2f}",
         f"**${model['expected_cost'].value:,.0f}**", f"**${model['expected_cost'].baseline:,.0f}**",
         f"${model['expected_cost'].oracle:,.0f}", f"${amount_aware[4]:,}", f"**${always_approve[4]:,}**",
         f"**day {m('monitoring', 'label_alarm_day').value:.0f}**",

@@ -30,5 +30,8 @@ def test_walkthrough_quotes_the_default_run():
     quoted += [f"day {m.metric('drift_alarm_day').value:.0f}", f"day {m.metric('label_alarm_day').value:.0f}",
                f"{run.stage('data').metric('accuracy').value:.1%}",
                f"{run.stage('data').metric('accuracy').baseline:.1%}"]
+    ndcg_metric = run.stage("model").metric("ndcg_at_10")
+    quoted += [f"{ndcg_metric.ci_low:.3f}-{ndcg_metric.ci_high:.3f}",
+               f"{ndcg_metric.vs_baseline_low:.3f}-{ndcg_metric.vs_baseline_high:.3f}"]
     missing = [q for q in quoted if q not in text]
     assert not missing, f"walkthroughs/search-ranking.md no longer quotes the run: {missing}"

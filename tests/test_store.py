@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import pytest
@@ -60,11 +61,21 @@ def test_corrupt_store_gives_one_line_and_exit_2(cli, mlsd_home):
 def _schema_1_database_with_a_run():
     """A results file as mlsd 0.1 (schema 1, before practice) left it."""
     db_path().parent.mkdir(parents=True, exist_ok=True)
-    store = Store(sqlite3.connect(db_path()), db_path())
-    with store.conn:
-        store.conn.executescript("BEGIN;" + MIGRATIONS[0] + "; PRAGMA user_version=1;")
-    store.record_run(sample_run(p99=7.0))
-    store.close()
+    with sqlite3.connect(db_path()) as conn:
+        conn.executescript("BEGIN;" + MIGRATIONS[0] + "; PRAGMA user_version=1;")
+        run = sample_run(p99=7.0)
+        run_id = conn.execute(
+            "INSERT INTO runs(design, scale, seed, config, version, machine, started_at, duration_s)"
+            " VALUES (?,?,?,?,?,?,?,?)", (run["design"], run["scale"], run["seed"], json.dumps(run["config"]),
+                                          run["version"], run["machine"], run["started_at"], run["duration_s"]),
+        ).lastrowid
+        stage = run["stages"][0]
+        stage_id = conn.execute("INSERT INTO stage_runs(run_id, stage, duration_s, result) VALUES (?,?,?,?)",
+                                (run_id, stage["stage"], stage["duration_s"], json.dumps(stage["result"]))).lastrowid
+        m = stage["result"]["metrics"][0]
+        conn.execute("INSERT INTO metrics VALUES (?,?,?,?,?,?,?,?)", (stage_id, m["name"], m["value"], m["unit"],
+                     m["higher_is_better"], m["target"], m["baseline"], m["oracle"]))
+    conn.close()
 
 
 def test_an_old_database_is_upgraded_with_its_runs_kept_and_a_backup_beside_it(mlsd_home):
@@ -74,6 +85,9 @@ def test_an_old_database_is_upgraded_with_its_runs_kept_and_a_backup_beside_it(m
         found = store.latest_stage("fraud", "serving", version="0.1.0", scale="tiny", machine="m")
         assert found["result"]["metrics"][0]["value"] == 7.0
         assert store.conn.execute("SELECT COUNT(*) FROM practice_sessions").fetchone()[0] == 0
+        columns = {row[1] for row in store.conn.execute("PRAGMA table_info(metrics)")}
+        assert {"ci_low", "ci_high", "vs_baseline_low", "vs_baseline_high"} <= columns
+        store.record_run(sample_run(p99=8.0))  # a run of today's shape goes into the upgraded file
     backup = db_path().with_name(db_path().name + ".schema1.bak")
     with sqlite3.connect(backup) as old:
         assert old.execute("PRAGMA user_version").fetchone()[0] == 1

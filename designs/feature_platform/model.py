@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from mlsd.blocks.uncertainty import bootstrap, paired_difference, roc_auc
 from mlsd.designs.feature_platform.world import observations
 from mlsd.results import StageResult, Table, metric
 from mlsd.threads import training_threads
@@ -23,18 +24,23 @@ def run(ctx) -> StageResult:
             "naive latest value": (offline.training_set(train_u, train_t, False),
                                    offline.training_set(test_u, test_t, False))}
     live = sets["point-in-time"][1]  # what serving will see: values known at request time
-    rows, auc = [], {}
+    rows, auc, live_scores = [], {}, {}
     for name, (X, T) in sets.items():
         model = lgb.LGBMClassifier(n_estimators=cfg.n_trees, learning_rate=0.05, num_leaves=31, n_jobs=training_threads(),
                                    random_state=ctx.seed, verbose=-1).fit(X, train_y)
         offline_auc = roc_auc_score(test_y, model.predict_proba(T)[:, 1])
-        live_auc = roc_auc_score(test_y, model.predict_proba(live)[:, 1])
+        live_scores[name] = model.predict_proba(live)[:, 1]
+        live_auc = roc_auc_score(test_y, live_scores[name])
         auc[name] = (offline_auc, live_auc)
         rows.append([name, round(offline_auc, 4), round(live_auc, 4), round(offline_auc - live_auc, 4)])
         if name == "point-in-time":
             champion = model
     cart_index = [d.name for d in defs].index("carts_1h")
     baseline = roc_auc_score(test_y, np.nan_to_num(live[:, cart_index]))
+    # How sure: the test observations resampled, the model paired with its one-feature baseline.
+    model_auc = roc_auc(test_y, live_scores["point-in-time"])
+    auc_interval = bootstrap(model_auc, test_y.size, ctx.seed)
+    auc_gap = paired_difference(model_auc, roc_auc(test_y, np.nan_to_num(live[:, cart_index])), test_y.size, ctx.seed)
     naive_train = sets["naive latest value"][0]
     pit_train = sets["point-in-time"][0]
     future = float(np.mean(np.any(np.nan_to_num(naive_train) != np.nan_to_num(pit_train), axis=1)))
@@ -51,7 +57,7 @@ def run(ctx) -> StageResult:
                  f"Point-in-time: {pit_offline:.3f} offline, {pit_live:.3f} live: what you measure is what you get.",
         metrics=[
             metric("roc_auc", pit_live, baseline=baseline, label="ROC-AUC, point-in-time model on live-like features "
-                   "(baseline: carts_1h alone)"),
+                   "(baseline: carts_1h alone)", **auc_interval.fields("ci"), **auc_gap.fields("vs_baseline")),
             metric("leaky_roc_auc_offline", naive_offline),
             metric("leaky_roc_auc_live", naive_live),
             metric("leakage_share", future, label="training rows whose naive features differ from what was known"),

@@ -9,8 +9,9 @@ import time
 
 import numpy as np
 
+from mlsd.blocks.uncertainty import bootstrap, mean_of, paired_difference
 from mlsd.designs.search_ranking import world
-from mlsd.designs.search_ranking.ranking import FEATURES, evaluate, oracle_ranking
+from mlsd.designs.search_ranking.ranking import FEATURES, evaluate, ndcg_at, oracle_ranking
 from mlsd.results import StageResult, Table, metric
 from mlsd.threads import training_threads
 
@@ -90,6 +91,11 @@ def run(ctx) -> StageResult:
     rows = [[name, round(n, 4), round(m, 4)] for name, (n, m) in results.items()]
     best, hybrid, bm25 = (results[n] for n in ("LambdaMART, judged labels", "hybrid (reciprocal rank fusion)", "BM25"))
     ceiling = results["oracle: candidates in true order"]
+    # How sure the headline is over this few test queries: resampled by query, paired with BM25.
+    per_query = {name: mean_of([ndcg_at(rankings[name][q], queries, q) for q in test])
+                 for name in ("LambdaMART, judged labels", "BM25")}
+    ndcg_interval = bootstrap(per_query["LambdaMART, judged labels"], len(test), ctx.seed)
+    ndcg_gap = paired_difference(per_query["LambdaMART, judged labels"], per_query["BM25"], len(test), ctx.seed)
     importance = judged.booster_.feature_importance("gain")
     share = importance / importance.sum()
     return StageResult(
@@ -98,7 +104,8 @@ def run(ctx) -> StageResult:
                  f"hybrid retrieval and {bm25[0]:.3f} for BM25; IPS-weighted clicks beat raw clicks.",
         metrics=[
             metric("ndcg_at_10", best[0], baseline=bm25[0], oracle=ceiling[0],
-                   label="NDCG@10 LambdaMART (baseline: BM25; oracle: its candidates in true order)"),
+                   label="NDCG@10 LambdaMART (baseline: BM25; oracle: its candidates in true order)",
+                   **ndcg_interval.fields("ci"), **ndcg_gap.fields("vs_baseline")),
             metric("mrr", best[1], baseline=bm25[1], oracle=ceiling[1], label="MRR LambdaMART"),
         ],
         tables=[

@@ -16,6 +16,7 @@ class SpeechConfig:
     n_train: int = setting(800, 100, 20_000)
     n_val: int = setting(100, 20, 5000)
     n_test: int = setting(200, 50, 5000)
+    frame_train_utterances: int = setting(150, 20, 20_000)  # the frame-classifier baseline learns from these
     snr_db: float = setting(20.0, -10, 60)         # the normal recording conditions
     noisy_snr_db: float = setting(3.0, -10, 60)    # the noisy test set
     dirty_share: float = setting(0.02, 0, 0.2)    # rows the generator corrupts for the data checks to find
@@ -58,7 +59,8 @@ DESIGN = DesignInfo(
     patterns=("encoder-decoder", "beam search", "dynamic batching", "streaming inference"),
     config=SpeechConfig,
     scales={
-        "tiny": {"n_train": 300, "n_val": 40, "n_test": 80, "epochs": 5, "utterances_per_day": 30,
+        "tiny": {"n_train": 300, "n_val": 40, "n_test": 80, "epochs": 5, "utterances_per_day": 30, "beam": 4,
+                 "frame_train_utterances": 80,
                  "labelled_per_day": 15, "recordings": 6, "concurrent_streams": 8, "finetune_epochs": 2,
                  "streamed_utterances": 30},
         "default": {},

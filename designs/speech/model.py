@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 
+from mlsd.blocks.uncertainty import bootstrap, paired_difference, ratio_of_sums
 from mlsd.designs.speech.ctc_decoding import greedy, prefix_beam_search
 from mlsd.designs.speech.asr import ALPHABET, Recogniser, posteriors, tidy, train
 from mlsd.designs.speech.ngram_lm import WordBigramLM
@@ -15,6 +16,19 @@ from mlsd.results import Chart, Series, StageResult, Table, metric
 from mlsd.threads import training_threads
 
 LM_WEIGHTS = (0.0, 0.3, 0.6, 1.0)
+
+
+def word_errors(refs: list[str], hyps: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Per utterance: word errors (substitutions, deletions, insertions) and reference
+    words, so WER = errors.sum() / words.sum() as jiwer computes it over the corpus."""
+    import jiwer
+
+    errors, words = [], []
+    for ref, hyp in zip(refs, hyps):
+        out = jiwer.process_words(ref, hyp)
+        errors.append(out.substitutions + out.deletions + out.insertions)
+        words.append(len(ref.split()))
+    return np.array(errors, dtype=float), np.array(words, dtype=float)
 
 
 def run(ctx) -> StageResult:
@@ -54,15 +68,20 @@ def run(ctx) -> StageResult:
         return [tidy(prefix_beam_search(p, ALPHABET, beam=cfg.beam, lm=lm, lm_weight=weight,
                                         word_bonus=cfg.word_bonus if weight else 0.0)) for p in post]
 
-    sweep = []
+    sweep, noisy_hyps = [], {}
     for weight in LM_WEIGHTS:
         started = time.perf_counter()
-        hyps = decode(noisy_post, weight)
+        hyps = noisy_hyps[weight] = decode(noisy_post, weight)
         ms = (time.perf_counter() - started) * 1000 / len(noisy_post)
         sweep.append((weight, jiwer.wer(refs["noisy_test"], hyps), jiwer.cer(refs["noisy_test"], hyps), ms,
                       jiwer.wer(val_refs, decode(val_post, weight))))
     chosen = min(sweep, key=lambda s: (s[4], s[0]))  # the weight is chosen on validation, not on test
     best = chosen
+    # Does the LM's gain survive resampling the noisy test utterances? Paired with no LM.
+    with_lm, without_lm = (word_errors(refs["noisy_test"], noisy_hyps[w]) for w in (best[0], sweep[0][0]))
+    lm_wer = ratio_of_sums(*with_lm)
+    lm_interval = bootstrap(lm_wer, len(noisy_post), ctx.seed)
+    lm_gap = paired_difference(lm_wer, ratio_of_sums(*without_lm), len(noisy_post), ctx.seed)
     frame_wer, frame_cer = ctx.need("frame_baseline")
     rows += [[f"prefix beam {cfg.beam}, LM weight {w}", "noisy_test", round(wer, 4), round(cer, 4)]
              for w, wer, cer, _, _ in sweep]
@@ -79,7 +98,8 @@ def run(ctx) -> StageResult:
             metric("wer", clean, baseline=frame_wer, label="WER, clean test, greedy (baseline: frame classifier)"),
             metric("wer_noisy", sweep[0][1], label=f"WER, noisy test ({cfg.noisy_snr_db:g} dB), beam without LM"),
             metric("wer_noisy_lm", best[1], baseline=sweep[0][1],
-                   label=f"WER, noisy test, LM weight {best[0]} chosen on validation (baseline: no LM)"),
+                   label=f"WER, noisy test, LM weight {best[0]} chosen on validation (baseline: no LM)",
+                   **lm_interval.fields("ci"), **lm_gap.fields("vs_baseline")),
         ],
         tables=[
             Table("Word and character error rates (jiwer)", ["system", "test set", "WER", "CER"], rows,

@@ -16,7 +16,6 @@ BUDGET_ALLOCATION_MS = (
 )
 FRAME_S = 0.01
 CONTEXT = 2  # frames either side for the frame classifier
-FRAME_TRAIN = 150  # utterances the frame classifier learns from
 
 
 def frame_labels(utterance: world.Utterance, n_frames: int) -> np.ndarray:
@@ -62,9 +61,10 @@ def run(ctx) -> StageResult:
     splits = {name: world.generate(n, speakers, ctx.rng, cfg.snr_db)
               for name, n in (("train", cfg.n_train), ("val", cfg.n_val), ("test", cfg.n_test))}
     test_refs = [u.text for u in splits["test"]]
-    train_feats = features([u.audio for u in splits["train"][:FRAME_TRAIN]])
+    frame_train = splits["train"][:cfg.frame_train_utterances]
+    train_feats = features([u.audio for u in frame_train])
     X = np.vstack([stacked(f.numpy()) for f in train_feats])
-    y = np.concatenate([frame_labels(u, len(f)) for u, f in zip(splits["train"][:FRAME_TRAIN], train_feats)])
+    y = np.concatenate([frame_labels(u, len(f)) for u, f in zip(frame_train, train_feats)])
     frame_model = SGDClassifier(loss="log_loss", max_iter=10, tol=None, random_state=ctx.seed).fit(X, y)
     test_feats = features([u.audio for u in splits["test"]])
     frame_hyps = [collapse(frame_model.predict(stacked(f.numpy()))) for f in test_feats]
