@@ -37,6 +37,8 @@ def test_walkthrough_quotes_the_default_run():
         f"{m('data', 'leakage_share').baseline:.0%}",
         f"**{m('model', 'bleu').value:.1f}**", f"**{m('model', 'bleu').baseline:.1f}**",
         f"**{m('model', 'bleu').oracle:.1f}**",
+        f"**{m('model', 'bleu').ci_low:.1f} and {m('model', 'bleu').ci_high:.1f}**",
+        f"between {m('model', 'bleu').vs_baseline_low:.1f} and {m('model', 'bleu').vs_baseline_high:.1f}",
         f"{test['captioner, greedy'][1]:.1f}", f"{test['captioner, beam 3'][1]:.1f}",
         f"{m('model', 'cider').value:.3f}", f"{m('model', 'cider').baseline:.3f}", f"{m('model', 'cider').oracle:.3f}",
         f"{m('model', 'object_f1').value:.2f}", f"{test['captioner, greedy'][3]:.3f}",

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from mlsd.blocks.uncertainty import (average_precision, bootstrap, mean_of, paired_difference, ratio_of_sums,
-                                     resample_weights, roc_auc)
+from mlsd.blocks.uncertainty import (average_precision, bootstrap, corpus_bleu, mean_of, paired_difference,
+                                     ratio_of_sums, resample_weights, roc_auc)
 
 
 @pytest.mark.parametrize("ties", [False, True])
@@ -45,3 +45,22 @@ def test_the_same_seed_draws_the_same_resamples():
     first = [w.copy() for w in resample_weights(30, seed=7, samples=3)]
     again = list(resample_weights(30, seed=7, samples=3))
     assert all((a == b).all() and a.sum() == 30 for a, b in zip(first, again))
+
+
+def test_corpus_bleu_from_sentence_statistics_equals_sacrebleu_on_the_repeated_corpus():
+    import sacrebleu
+
+    rng = np.random.default_rng(5)
+    words = "a the small large red blue green circle square triangle left right of above below".split()
+
+    def sentence() -> str:
+        return " ".join(rng.choice(words, size=rng.integers(3, 9)))
+
+    hyps = [sentence() for _ in range(40)]
+    streams = [[sentence() for _ in range(40)] for _ in range(3)]
+    bleu = corpus_bleu(hyps, streams)
+    assert bleu(np.ones(40)) == pytest.approx(sacrebleu.corpus_bleu(hyps, streams).score, abs=1e-9)
+    weights = rng.integers(0, 3, size=40).astype(float)  # a resample: each sentence drawn 0, 1 or 2 times
+    repeated = [i for i in range(40) for _ in range(int(weights[i]))]
+    expected = sacrebleu.corpus_bleu([hyps[i] for i in repeated], [[s[i] for i in repeated] for s in streams])
+    assert bleu(weights) == pytest.approx(expected.score, abs=1e-9)

@@ -8,6 +8,8 @@ import time
 
 import numpy as np
 
+from mlsd.blocks.uncertainty import bootstrap, corpus_bleu, mean_of, paired_difference
+from mlsd.designs.captioning import scenes as scene_lib
 from mlsd.designs.captioning.problem import most_frequent_caption, nearest_neighbour_captions
 from mlsd.designs.captioning.training import decode, scores, train
 from mlsd.results import Chart, Series, StageResult, Table, metric
@@ -80,6 +82,15 @@ def run(ctx) -> StageResult:
         rows.append([name, *_cells(results[name]), ""])
     best, retrieval, oracle = results[champion], results["nearest-neighbour retrieval"], results[
         "a further human caption (oracle)"]
+    # How sure: the test images resampled, the champion paired with retrieval.
+    n = len(test)
+    bleu = {name: corpus_bleu(hypotheses[name], test.streams) for name in (champion, "nearest-neighbour retrieval")}
+    bleu_interval = bootstrap(bleu[champion], n, ctx.seed)
+    bleu_gap = paired_difference(bleu[champion], bleu["nearest-neighbour retrieval"], n, ctx.seed)
+    f1 = {name: mean_of([scene_lib.object_f1(h, s) for h, s in zip(hypotheses[name], test.scenes)])
+          for name in (champion, "nearest-neighbour retrieval")}
+    f1_interval = bootstrap(f1[champion], n, ctx.seed)
+    f1_gap = paired_difference(f1[champion], f1["nearest-neighbour retrieval"], n, ctx.seed)
 
     epochs = [e for e, _, _ in history]
     return StageResult(
@@ -89,11 +100,12 @@ def run(ctx) -> StageResult:
                  f"against {retrieval['bleu']:.1f} for retrieval.",
         metrics=[
             metric("bleu", best["bleu"], baseline=retrieval["bleu"], oracle=oracle["bleu"],
-                   label=f"BLEU-4 ({champion}; baseline: retrieval)"),
+                   label=f"BLEU-4 ({champion}; baseline: retrieval)",
+                   **bleu_interval.fields("ci"), **bleu_gap.fields("vs_baseline")),
             metric("cider", best["cider"], baseline=retrieval["cider"], oracle=oracle["cider"],
                    label=f"CIDEr-D ({champion})"),
             metric("object_f1", best["object_f1"], baseline=retrieval["object_f1"], oracle=oracle["object_f1"],
-                   label=f"object F1 ({champion})"),
+                   label=f"object F1 ({champion})", **f1_interval.fields("ci"), **f1_gap.fields("vs_baseline")),
         ],
         tables=[
             Table(f"Test set ({len(test)} images, {cfg.references} references each)",

@@ -15,6 +15,7 @@ of a 30,000-transaction test set take well under a second.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -120,5 +121,44 @@ def roc_auc(labels: np.ndarray, scores: np.ndarray) -> Statistic:
             return float("nan")
         correct = pos_w @ (neg_below[group] + 0.5 * neg_per_group[group])
         return float(correct / (total_pos * total_neg))
+
+    return metric
+
+
+def _ngram_counts(tokens: list[str], order: int) -> Counter:
+    return Counter(tuple(tokens[i:i + order]) for i in range(len(tokens) - order + 1))
+
+
+def corpus_bleu(hypotheses: list[str], streams: list[list[str]], max_order: int = 4) -> Statistic:
+    """sacrebleu's corpus BLEU-4 (13a tokens, exponential smoothing, closest reference
+    length) from per-sentence sufficient statistics: clipped n-gram matches, n-gram
+    totals and lengths, summed with the resampling weights and scored by sacrebleu's own
+    BLEU.compute_bleu. `streams` is one list per reference position, as corpus_bleu takes.
+    tests/test_uncertainty.py checks it against sacrebleu.corpus_bleu on repeated data."""
+    from sacrebleu.metrics.bleu import BLEU
+    from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
+
+    tokenize = Tokenizer13a()
+    n = len(hypotheses)
+    correct, total = np.zeros((n, max_order)), np.zeros((n, max_order))
+    sys_len, ref_len = np.zeros(n), np.zeros(n)
+    for i, hypothesis in enumerate(hypotheses):
+        hyp = tokenize(hypothesis).split()
+        refs = [tokenize(stream[i]).split() for stream in streams]
+        sys_len[i] = len(hyp)
+        ref_len[i] = min((abs(len(r) - len(hyp)), len(r)) for r in refs)[1]  # closest, the shorter on a tie
+        for order in range(1, max_order + 1):
+            most_in_a_reference: Counter = Counter()
+            for r in refs:
+                most_in_a_reference |= _ngram_counts(r, order)
+            hyp_counts = _ngram_counts(hyp, order)
+            correct[i, order - 1] = sum(min(c, most_in_a_reference[g]) for g, c in hyp_counts.items())
+            total[i, order - 1] = max(len(hyp) - order + 1, 0)
+
+    def metric(weights: np.ndarray) -> float:
+        counts = np.rint(weights).astype(int)  # resampling weights are whole counts; sacrebleu wants ints
+        return float(BLEU.compute_bleu((counts @ correct).astype(int).tolist(), (counts @ total).astype(int).tolist(),
+                                       int(counts @ sys_len), int(counts @ ref_len),
+                                       smooth_method="exp", max_ngram_order=max_order).score)
 
     return metric
