@@ -90,6 +90,9 @@ def configure_before_imports() -> None:
     }
     if machine_busy():
         defaults["OMP_WAIT_POLICY"] = "PASSIVE"
+        # OpenBLAS's own threads (numpy's `@` on long vectors) ignore the OpenMP wait
+        # policy and spin for cores a busy machine does not give them: one thread.
+        defaults["OPENBLAS_NUM_THREADS"] = defaults["MKL_NUM_THREADS"] = "1"
     for name, value in defaults.items():
         os.environ.setdefault(name, value)
 

@@ -10,7 +10,10 @@ version resamples the same units for both systems, which is what a comparison ne
 
 A metric here is a function of resampling weights: how many times each unit was drawn.
 That keeps one resample cheap (a weighted sum, no copy of the data), so 1,000 resamples
-of a 30,000-transaction test set take well under a second.
+of a 30,000-transaction test set take well under a second. The weighted sums are
+element-wise products summed (`_dot`), never `@`: a long `@` goes to OpenBLAS, whose own
+threads spin for cores a busy machine does not give them (the feature platform's model
+stage took 10x its idle time beside seven competing processes).
 """
 
 from __future__ import annotations
@@ -39,6 +42,11 @@ class Interval:
     def fields(self, prefix: str) -> dict[str, float]:
         """As metric-record fields: ci_low/ci_high, or vs_baseline_low/vs_baseline_high."""
         return {f"{prefix}_low": self.low, f"{prefix}_high": self.high}
+
+
+def _dot(a: np.ndarray, b: np.ndarray) -> float:
+    """Σ a·b on this thread (see the module docstring for why not `a @ b`)."""
+    return float(np.multiply(a, b).sum())
 
 
 def resample_weights(n_units: int, seed: int, samples: int = SAMPLES) -> Iterator[np.ndarray]:
@@ -70,13 +78,13 @@ def paired_difference(metric_a: Statistic, metric_b: Statistic, n_units: int, se
 def mean_of(values: np.ndarray) -> Statistic:
     """A per-unit average (NDCG@10 over queries)."""
     values = np.asarray(values, dtype=float)
-    return lambda w: float(w @ values / w.sum())
+    return lambda w: _dot(w, values) / float(w.sum())
 
 
 def ratio_of_sums(numerators: np.ndarray, denominators: np.ndarray) -> Statistic:
     """Summed over units, then divided: WER is errors over reference words, per utterance."""
     numerators, denominators = np.asarray(numerators, float), np.asarray(denominators, float)
-    return lambda w: float(w @ numerators / max(w @ denominators, 1e-12))
+    return lambda w: _dot(w, numerators) / max(_dot(w, denominators), 1e-12)
 
 
 def average_precision(labels: np.ndarray, scores: np.ndarray) -> Statistic:
@@ -97,7 +105,7 @@ def average_precision(labels: np.ndarray, scores: np.ndarray) -> Statistic:
             return float("nan")
         recall_gain = np.diff(np.r_[0.0, true_pos]) / true_pos[-1]
         precision = np.divide(true_pos, flagged, out=np.zeros_like(true_pos), where=flagged > 0)
-        return float(recall_gain @ precision)
+        return _dot(recall_gain, precision)
 
     return metric
 
@@ -119,7 +127,7 @@ def roc_auc(labels: np.ndarray, scores: np.ndarray) -> Statistic:
         total_pos, total_neg = pos_w.sum(), neg_w.sum()
         if total_pos <= 0 or total_neg <= 0:
             return float("nan")
-        correct = pos_w @ (neg_below[group] + 0.5 * neg_per_group[group])
+        correct = _dot(pos_w, neg_below[group] + 0.5 * neg_per_group[group])
         return float(correct / (total_pos * total_neg))
 
     return metric
@@ -156,9 +164,10 @@ def corpus_bleu(hypotheses: list[str], streams: list[list[str]], max_order: int 
             total[i, order - 1] = max(len(hyp) - order + 1, 0)
 
     def metric(weights: np.ndarray) -> float:
-        counts = np.rint(weights).astype(int)  # resampling weights are whole counts; sacrebleu wants ints
-        return float(BLEU.compute_bleu((counts @ correct).astype(int).tolist(), (counts @ total).astype(int).tolist(),
-                                       int(counts @ sys_len), int(counts @ ref_len),
+        counts = np.rint(weights).astype(int)[:, None]  # resampling weights are whole counts; sacrebleu wants ints
+        return float(BLEU.compute_bleu((counts * correct).sum(0).astype(int).tolist(),
+                                       (counts * total).sum(0).astype(int).tolist(),
+                                       int(_dot(counts[:, 0], sys_len)), int(_dot(counts[:, 0], ref_len)),
                                        smooth_method="exp", max_ngram_order=max_order).score)
 
     return metric
