@@ -168,9 +168,10 @@ _CONTINUATIONS = frozenset({"this", "that", "it", "these", "those", "so", "becau
                             "therefore", "thus", "which", "reason", "since", "why"})
 
 # --- word salad --------------------------------------------------------------
-# In English a determiner is followed by a noun phrase, almost never by another function
-# word ("the of", "a because") or by the end of the sentence. Shuffled words break that
-# rule about every third determiner; careful prose about never.
+# Neighbour pairs English does not write (see _broken_pair): a determiner is followed by a
+# noun phrase, almost never by another function word ("the of", "a because") or by the end
+# of the sentence; shuffled words break such rules every few dozen words, careful prose
+# about never.
 _DETERMINERS = frozenset({"the", "a", "an", "its", "our", "their", "your", "my"})
 _AFTER_DETERMINER_OK = frozenset({"more", "most", "less", "least", "very", "only", "other", "all", "same"})
 # A sentence's first word, when it is a function word ("The", "We", "At"), lands in the
@@ -276,7 +277,7 @@ def _broken_pair(word: str, following: str | None) -> bool:
     return word in _MODALS and following in _MODALS
 
 
-def broken_determiners(text: str) -> tuple[int, int]:
+def broken_pairs(text: str) -> tuple[int, int]:
     """(neighbour pairs English does not allow, see _broken_pair; words). Hyphenated
     compounds count as one word, so "the in-batch negatives" is fine."""
     raw = [w for w in _WORD_OR_PUNCTUATION.findall(canonical(text)) if w.strip("-")]
@@ -368,7 +369,7 @@ def sentences(answer: str) -> list[Sentence]:
     text's is word salad: none of its sentences counts as prose."""
     pieces = [raw.strip(" \t-*•>#") for raw in _SENTENCE_END.split(unwrap(answer or ""))]
     pieces = [p for p in pieces if _WORD.search(canonical(p))]
-    counts = [broken_determiners(p) for p in pieces]
+    counts = [broken_pairs(p) for p in pieces]
     disordered = [bad >= 2 or (bad == 1 and words_in <= SHORT_SENTENCE) or capitalised_function_word_inside(p)
                   or ends_on_a_function_word(p) for p, (bad, words_in) in zip(pieces, counts)]
     bad, total = sum(c[0] for c in counts), sum(c[1] for c in counts)
