@@ -153,3 +153,13 @@ def test_binary_and_oversized_answers_files_fail_in_one_line(cli, tmp_path, cont
     assert result.code == 2 and message in " ".join(result.err.split()), result.err
     assert len(result.err.strip().splitlines()) <= 2 and "Traceback" not in result.err
     assert cli("progress", "--json").json()["totals"]["sessions"] == 0
+
+
+def test_a_point_explained_in_a_later_stage_counts_for_an_earlier_one_when_the_session_ends(cli, tmp_path):
+    answers = {"problem": "We start from what the business needs and what the payment network allows us to do.",
+               "model": "Offline we report PR-AUC because fraud is a tiny share of the traffic and accuracy hides it."}
+    result = cli("practice", "fraud", "--answers", write_answers(tmp_path, answers), "--json", "--no-run")
+    assert result.code == 0, result.err
+    problem = result.json()["stages"]["problem"]
+    later = [c for c in problem["covered"] if c.get("found_in") == "model"]
+    assert later and problem["score"] > 0  # scored again against the model answer given after it

@@ -87,10 +87,6 @@ class Score:
     def missed(self) -> list[PointResult]:
         return [p for p in self.points if not p.covered and p.group == "key"]
 
-    @property
-    def named_only(self) -> list[PointResult]:
-        return [p for p in self.points if p.covered and not p.justified]
-
 
 @dataclass(frozen=True)
 class Found:

@@ -364,9 +364,9 @@ def unwrap(answer: str) -> str:
 
 
 def sentences(answer: str) -> list[Sentence]:
-    """Split an answer into sentences (sentence ends, semicolons, colons, lines,
-    bullets) and read each. An answer whose determiners are broken as often as shuffled
-    text's is word salad: none of its sentences counts as prose."""
+    """Split an answer into sentences (sentence ends, semicolons, lines, bullets, spaced
+    dashes) and read each. An answer disordered as often as shuffled text (SALAD_*) is
+    word salad: none of its sentences counts as prose."""
     pieces = [raw.strip(" \t-*•>#") for raw in _SENTENCE_END.split(unwrap(answer or ""))]
     pieces = [p for p in pieces if _WORD.search(canonical(p))]
     counts = [broken_pairs(p) for p in pieces]
