@@ -49,7 +49,7 @@ def metrics_table(metrics: list[Metric]) -> RichTable:
     rows = []
     for m in metrics:
         direction = "" if m.higher_is_better is None else ("≥ " if m.higher_is_better else "≤ ")
-        value = fmt_value(m.value, m.unit)
+        value = ("> " if m.censored else "") + fmt_value(m.value, m.unit)
         if m.ci_low is not None and m.ci_high is not None:
             value += f" [{fmt_value(m.ci_low, m.unit)}, {fmt_value(m.ci_high, m.unit)}]"
         baseline = fmt_value(m.baseline, m.unit)

@@ -23,7 +23,9 @@ class Metric:
     metric for the simplest sensible system and for the generator's truth.
     `ci_low`/`ci_high` is the 95% bootstrap interval of the value over the test units,
     and `vs_baseline_low`/`vs_baseline_high` the paired interval of value − baseline
-    (mlsd.blocks.uncertainty); absent where not computed.
+    (mlsd.blocks.uncertainty); absent where not computed. `censored` says the measurement
+    stopped at its limit before it finished, so the true value is beyond `value` (an A/B
+    test that never decided within its budget of 2,000 queries needs "> 2,000").
     """
 
     name: str
@@ -38,6 +40,7 @@ class Metric:
     ci_high: float | None = None
     vs_baseline_low: float | None = None
     vs_baseline_high: float | None = None
+    censored: bool = False
 
     @property
     def differs_from_baseline(self) -> bool | None:
@@ -70,6 +73,7 @@ def metric(name: str, value: float, **extra: Any) -> Metric:
         unit=extra.pop("unit", unit),
         higher_is_better=extra.pop("higher_is_better", higher),
         label=extra.pop("label", label),
+        censored=bool(extra.pop("censored", False)),
         **{k: (None if v is None else float(v)) for k, v in extra.items()},
     )
 

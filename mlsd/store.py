@@ -92,6 +92,10 @@ MIGRATIONS: list[str] = [
     ALTER TABLE metrics ADD COLUMN vs_baseline_low REAL;
     ALTER TABLE metrics ADD COLUMN vs_baseline_high REAL;
     """,
+    # 4: a value cut off at its measurement's limit (the true value lies beyond it)
+    """
+    ALTER TABLE metrics ADD COLUMN censored INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 
@@ -238,10 +242,11 @@ class Store:
                 )
                 self.conn.executemany(
                     "INSERT INTO metrics(stage_run_id, name, value, unit, higher_is_better, target, baseline, oracle,"
-                    " ci_low, ci_high, vs_baseline_low, vs_baseline_high) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    " ci_low, ci_high, vs_baseline_low, vs_baseline_high, censored) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     [(cur.lastrowid, m["name"], m["value"], m["unit"], m["higher_is_better"],
                       m["target"], m["baseline"], m["oracle"], m.get("ci_low"), m.get("ci_high"),
-                      m.get("vs_baseline_low"), m.get("vs_baseline_high")) for m in stage["result"]["metrics"]],
+                      m.get("vs_baseline_low"), m.get("vs_baseline_high"), bool(m.get("censored")))
+                     for m in stage["result"]["metrics"]],
                 )
         return int(run_id)
 

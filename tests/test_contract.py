@@ -20,7 +20,7 @@ from mlsd.vocabulary import QUALITY_METRICS, VOCABULARY, is_timing
 
 RUNNABLE = [d for d in all_designs() if d.executable]
 METRIC_FIELDS = {"name", "value", "unit", "higher_is_better", "target", "baseline", "oracle", "label", "met",
-                 "ci_low", "ci_high", "vs_baseline_low", "vs_baseline_high", "differs_from_baseline"}
+                 "ci_low", "ci_high", "vs_baseline_low", "vs_baseline_high", "differs_from_baseline", "censored"}
 PERCENTILES = ("p50", "p95", "p99")
 
 # A model stage shows the oracle where the generator knows the truth. These do not yet,

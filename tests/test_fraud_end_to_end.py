@@ -17,7 +17,7 @@ from helpers import run_subprocess
 from sklearn.metrics import average_precision_score
 
 METRIC_FIELDS = {"name", "value", "unit", "higher_is_better", "target", "baseline", "oracle", "label", "met",
-                 "ci_low", "ci_high", "vs_baseline_low", "vs_baseline_high", "differs_from_baseline"}
+                 "ci_low", "ci_high", "vs_baseline_low", "vs_baseline_high", "differs_from_baseline", "censored"}
 
 
 @pytest.fixture(scope="module")

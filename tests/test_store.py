@@ -86,7 +86,7 @@ def test_an_old_database_is_upgraded_with_its_runs_kept_and_a_backup_beside_it(m
         assert found["result"]["metrics"][0]["value"] == 7.0
         assert store.conn.execute("SELECT COUNT(*) FROM practice_sessions").fetchone()[0] == 0
         columns = {row[1] for row in store.conn.execute("PRAGMA table_info(metrics)")}
-        assert {"ci_low", "ci_high", "vs_baseline_low", "vs_baseline_high"} <= columns
+        assert {"ci_low", "ci_high", "vs_baseline_low", "vs_baseline_high", "censored"} <= columns
         store.record_run(sample_run(p99=8.0))  # a run of today's shape goes into the upgraded file
     backup = db_path().with_name(db_path().name + ".schema1.bak")
     with sqlite3.connect(backup) as old:
