@@ -49,3 +49,14 @@ def tiny_run(tmp_path_factory, design: str) -> dict:
     result = run_subprocess(["run", design, "--scale", "tiny", "--json", "--export", str(export)], home)
     assert result.code == 0, result.err
     return {"results": result.json(), "home": home, "export": export, "stdout": result.out}
+
+
+def quoted_near(text: str, value: float, decimals: int, tolerance: float, *, template: str = "{}") -> bool:
+    """Whether `text` quotes `value` to `decimals` places, allowing `tolerance` either
+    side: a figure of a trained torch model moves slightly with the CPU and the thread
+    count its training ran on (issue 14, item 12), so the walkthrough quotes it at the
+    precision that survives that, and the test accepts any rendering within it.
+    `template` wraps each candidate, e.g. "**{}**" for a bold figure."""
+    step = 10 ** -decimals
+    low, high = round((value - tolerance) / step), round((value + tolerance) / step)
+    return any(template.format(f"{k * step:.{decimals}f}") in text for k in range(low, high + 1))
