@@ -26,7 +26,6 @@ PERCENTILES = ("p50", "p95", "p99")
 # A model stage shows the oracle where the generator knows the truth. These do not yet,
 # each for the reason given; a new design is not exempt unless it is added here with one.
 NO_ORACLE_YET = {
-    "feature-platform": "the purchase label's true probability is not kept yet (issue 14, item 2)",
     "speech": "the generator knows the transcript, whose WER is 0 by definition: no informative oracle",
 }
 

@@ -1,5 +1,5 @@
 """The feature-platform walkthrough quotes figures from `mlsd run feature-platform` at
-default scale, seed 0. The run takes about 6 s, so this runs in the default suite and
+default scale, seed 0. The run takes about 15 s, so this runs in the default suite and
 keeps the text from drifting from the code. Timings are not checked."""
 
 from __future__ import annotations
@@ -17,22 +17,33 @@ def test_walkthrough_quotes_the_default_run():
         found = next(t for t in run.stage(stage).tables if t.title.startswith(title))
         return {str(r[0]): r for r in found.rows}
 
-    data = {m.name: m.value for m in run.stage("data").metrics}
+    def value(stage, name):
+        return run.stage(stage).metric(name).value
+
     auc = table("model", "Same model, two training sets")
     model_auc = run.stage("model").metric("roc_auc")
-    baseline = model_auc.baseline
+    leak = table("model", "Where the leak is")
+    fresher = list(table("model", "AUC against feature freshness").values())
+    freshness = table("serving", "Freshness: event to readable value")
     skew = table("monitoring", "Train/serve skew check")
     caught = next(r for name, r in skew.items() if name.startswith("bug"))[2]
-    m = {x.name: x.value for x in run.stage("monitoring").metrics}
+    days = table("monitoring", "Day by day")
     quoted = [
-        f"{data['rows']:,.0f}",
-        f"{data['validation_issues']:,.0f}",
-        f"{auc['point-in-time'][1]:.4f}", f"**{auc['naive latest value'][1]:.4f}**",
-        f"**{auc['naive latest value'][2]:.4f}**", f"{baseline:.4f}",
-        f"{caught}", f"day {m['drift_alarm_day']:.0f}", f"day {m['label_alarm_day']:.0f}",
-        f"day {m['confidence_alarm_day']:.0f}",
+        f"{value('data', 'rows'):,.0f}", f"{value('data', 'events_dropped_late'):,.0f}",
+        f"{auc['point-in-time'][1]:.4f}", f"**{auc['naive daily snapshot'][1]:.4f}**",
+        f"**{auc['naive daily snapshot'][2]:.4f}**", f"{model_auc.baseline:.4f}", f"{model_auc.oracle:.4f}",
         f"{model_auc.ci_low:.3f}-{model_auc.ci_high:.3f}",
         f"{model_auc.vs_baseline_low:.3f}-{model_auc.vs_baseline_high:.3f}",
+        f"{leak['naive daily snapshot'][1]:.3f}", f"{leak['naive daily snapshot'][2]:.3f}",
+        f"{fresher[0][1]:.4f}", f"{fresher[-1][1]:.4f}",
+        f"**{freshness['p50, delivered events'][1].removesuffix(' s')}**",
+        f"**{freshness['p99, delivered events'][1].removesuffix(' s')}**",
+        f"{value('serving', 'fresh_within_slo_share'):.2%}",
+        freshness["dropped behind the watermark (never readable)"][1],
+        f"**{caught} of 500**", f"day {value('monitoring', 'drift_alarm_day'):.0f}",
+        f"day {value('monitoring', 'null_rate_alarm_day'):.0f}",
+        f"day {value('monitoring', 'freshness_alarm_day'):.0f}",
+        f"falls to {days['13'][3]}",
     ]
     missing = [q for q in quoted if q not in text]
     assert not missing, f"walkthroughs/feature-platform.md no longer quotes the run: {missing}"

@@ -27,7 +27,7 @@ class FeaturePlatformConfig:
     promo_day: int = setting(11, 1, 60)               # views double from this day (drift)
     outage_day: int = setting(12, 1, 60)              # the view stream stops for this day (nulls)
     lag_day: int = setting(13, 1, 60)                 # the pipeline falls ten minutes behind this day (freshness)
-    n_trees: int = setting(200, 1, 2000)
+    n_trees: int = setting(100, 1, 2000)
     production_users: float = setting(50e6, 1, 1e12)    # entities in the real online store, for the capacity estimate
     production_reads_per_s: float = setting(20000.0, 1, 1e9)
 
@@ -56,8 +56,7 @@ DESIGN = DesignInfo(
     patterns=("feature stores", "real-time aggregations"),
     config=FeaturePlatformConfig,
     scales={
-        "tiny": {"n_users": 600, "observations_per_user": 10, "online_requests": 800, "skew_sample": 200,
-                 "n_trees": 120},
+        "tiny": {"n_users": 600, "observations_per_user": 10, "online_requests": 800, "skew_sample": 200},
         "default": {},
         "large": {"n_users": 8000, "online_requests": 5000, "skew_sample": 2000},
     },

@@ -41,12 +41,12 @@ def run(ctx) -> StageResult:
             Table("Feature freshness: three kinds", ["kind", "example", "computed in production", "worth it when"], [
                 ["batch", "purchases_7d, spend_7d", "daily job over the offline store",
                  "the value moves slowly; a day stale costs little"],
-                ["streaming", "views_1h, carts_1h", "on every event, windowed on event time",
+                ["streaming", "views_2m, views_1h, carts_1h", "on every event, windowed on event time",
                  "the last minutes matter (intent, fraud velocity)"],
                 ["on demand", "seconds since the last view (not built here)", "at request time from the request",
                  "it depends on the request itself"],
-            ], caption="Here all six features run through the same streaming replay and batch backfill, so the "
-                       "skew check covers each of them."),
+            ], caption=f"Here all {len(defs)} features run through the same streaming replay and batch backfill, "
+                       "so the skew check covers each of them."),
             Table("Feature definitions (features.yaml)", ["name", "entity", "source", "aggregation", "window s", "ttl s"],
                   [[d.name, d.entity, d.source, d.aggregation, int(d.window), int(d.ttl)] for d in defs]),
             Table("Capacity estimate", ["quantity", "value"], [
@@ -61,8 +61,9 @@ def run(ctx) -> StageResult:
         notes=[
             "Train/serve skew is the core risk: a feature computed one way for training (SQL over history) and "
             "another way for serving (a streaming job) drifts apart silently and the model degrades with no error.",
-            "Point-in-time correctness: a training row may only use what was known at its time, which means "
-            "arrival time, not just event time. A late event was not known yet.",
+            "Point-in-time correctness: a training row may only use what serving could read at its time: the "
+            "event's arrival plus the wait for the next materialization, not its event time. A late event was not "
+            "known yet.",
             "The < 5 ms budget is for the online read; freshness (event to readable value) is a separate service "
             "level, measured in seconds.",
         ],
