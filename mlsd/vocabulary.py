@@ -34,6 +34,7 @@ VOCABULARY: dict[str, tuple[str, bool | None, str]] = {
     "leaky_roc_auc_live": ("", True, "ROC-AUC of the naive-join model on live-like features"),
     "log_loss": ("", False, "log loss"),
     "accuracy": ("", True, "accuracy"),
+    "click_label_agreement": ("", True, "labels derived from clicks that equal the judged label"),
     "precision_at_threshold": ("", True, "precision at threshold"),
     "recall_at_threshold": ("", True, "recall at threshold"),
     "expected_cost": ("$", False, "expected cost"),
