@@ -29,6 +29,9 @@ CHECKS = {
     "sacrebleu": "import sacrebleu; assert sacrebleu.corpus_bleu(['a b c d'], [['a b c d']]).score > 99.9",
     "jiwer": "import jiwer; assert jiwer.wer('a b', 'a c') == 0.5",
     "duckdb": "import duckdb; assert duckdb.sql('select 41 + 1').fetchall() == [(42,)]",
+    "implicit": ("import numpy as np, scipy.sparse as sp; from implicit.nearest_neighbours import CosineRecommender; "
+                 "m = CosineRecommender(K=2); m.fit(sp.csr_matrix(np.eye(4, dtype=np.float32)), show_progress=False); "
+                 "assert m.similarity.shape == (4, 4)"),
 }
 
 
