@@ -1,6 +1,7 @@
 """The speech synthesizer on its own (the speech design's stages build on it): it is
 deterministic, its phone spans match its audio, its noise level matches the asked SNR,
-and its sentences follow the grammar a language model can learn."""
+its sentences follow the grammar a language model can learn, and held-out sets keep
+their word sequences out of training."""
 
 from __future__ import annotations
 
@@ -36,7 +37,35 @@ def test_noise_level_follows_the_snr():
 
 def test_sentences_follow_the_grammar():
     rng = np.random.default_rng(6)
-    for _ in range(50):
+    low, high = world.WORDS_PER_UTTERANCE
+    for _ in range(200):
         words = world.sentence(rng).split()
-        assert words[0] in world.GRAMMAR["subject"] and words[1] in world.GRAMMAR["verb"]
-        assert words[2] in world.GRAMMAR["object"] and len(words) in (3, 4)
+        assert low <= len(words) <= high and words[0] in world.LEXICON
+        assert all(b in world.grammar()[a] for a, b in zip(words, words[1:]))
+
+
+def test_the_lexicon_confuses_by_construction():
+    """Pairs of words differ in one phone, and some pairs of words spell a third."""
+    lexicon = set(world.LEXICON)
+    one_phone_apart = [(a, b) for a in lexicon for b in lexicon
+                       if a < b and len(a) == len(b) and sum(x != y for x, y in zip(a, b)) == 1]
+    run_together = [(a, b) for a in lexicon for b in lexicon if a + b in lexicon]
+    assert len(one_phone_apart) >= 10 and len(run_together) >= 5
+
+
+def test_held_out_sets_redraw_sentences_seen_in_training():
+    rng = np.random.default_rng(7)
+    speakers = world.make_speakers(2, rng)
+    train = world.generate(40, speakers, rng, 20)
+    seen = frozenset(u.text for u in train)
+    held_out = world.generate(40, speakers, rng, 20, exclude=seen)
+    assert not seen & {u.text for u in held_out}
+
+
+def test_a_noisy_copy_keeps_words_and_timing():
+    rng = np.random.default_rng(8)
+    u = world.generate(1, world.make_speakers(1, rng), rng, 30)[0]
+    noisy = world.with_noise(u, 0.0, rng)
+    assert (noisy.text, noisy.phones, len(noisy.audio)) == (u.text, u.phones, len(u.audio))
+    silence = slice(0, int(0.08 * world.SAMPLE_RATE))  # the leading 100 ms carry only noise
+    assert np.std(noisy.audio[silence]) > 10 * np.std(u.audio[silence])

@@ -4,39 +4,78 @@ with CTC. SpecAugment (frequency and time masks) and additive noise are the two
 augmentations whose effect the model stage measures.
 
 Mel settings are set explicitly (torchaudio's defaults, n_fft 400 / hop 200 / 128 mels,
-suit 16 kHz music better than 8 kHz speech): 25 ms windows, a 10 ms hop, 40 mels.
+suit 16 kHz music better than 8 kHz speech): 25 ms windows, a 10 ms hop, 40 mels, and
+no centre padding, so frame t depends only on samples [80 t, 80 t + 256) and a stream
+computes the same frames as a whole recording. The recogniser's features are normalised
+causally (running statistics, `RunningNorm`), so streaming sees what training saw.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torchaudio
 from torch import nn
 
+from mlsd import threads
 from mlsd.designs.speech.world import PHONES, SAMPLE_RATE
-from mlsd.threads import training_threads
 
 ALPHABET = ["_", " "] + sorted(PHONES)  # "_" is the CTC blank
 INDEX = {c: i for i, c in enumerate(ALPHABET)}
 N_MELS = 40
 HOP = 80  # samples: 10 ms at 8 kHz
+N_FFT = 256  # samples a frame spans (a 200-sample window, zero-padded to the FFT size)
 SUBSAMPLE = 4
 
 
 def mel_transform() -> torchaudio.transforms.MelSpectrogram:
-    return torchaudio.transforms.MelSpectrogram(sample_rate=SAMPLE_RATE, n_fft=256, win_length=200, hop_length=HOP,
-                                                n_mels=N_MELS)
+    return torchaudio.transforms.MelSpectrogram(sample_rate=SAMPLE_RATE, n_fft=N_FFT, win_length=200, hop_length=HOP,
+                                                n_mels=N_MELS, center=False)
 
 
-def features(audio: list[np.ndarray], mel=None) -> list[torch.Tensor]:
-    """Log-mel frames per utterance, normalised per utterance (mean 0, variance 1 per
-    mel band), which removes the recording's gain and much of the channel."""
+def log_mel(audio: np.ndarray, mel) -> torch.Tensor:
+    """(frames, N_MELS) log-mel frames, frame t from samples [HOP t, HOP t + N_FFT)."""
+    if len(audio) < N_FFT:
+        return torch.zeros(0, N_MELS)
+    return torch.log(mel(torch.from_numpy(np.ascontiguousarray(audio))) + 1e-6).T
+
+
+@dataclass(frozen=True)
+class RunningNorm:
+    """Causal mean and variance normalisation: frame t is normalised by the mean and
+    variance of frames 0..t, started from the training set's statistics counted as
+    `prior_frames` frames. It removes the recording's gain and channel as the
+    per-utterance version does, but a stream can compute it as audio arrives, and a
+    frame's value never changes once computed."""
+
+    mean: torch.Tensor   # (N_MELS,) training log-mel mean, float64
+    var: torch.Tensor    # (N_MELS,) training log-mel variance, float64
+    prior_frames: float = 10.0  # the training statistics weigh as much as 0.1 s of audio: noise moves them fast
+
+    @classmethod
+    def fit(cls, frames: list[torch.Tensor]) -> RunningNorm:
+        pooled = torch.cat(frames).double()
+        return cls(pooled.mean(0), pooled.var(0))
+
+    def __call__(self, frames: torch.Tensor) -> torch.Tensor:
+        x = frames.double()
+        count = self.prior_frames + torch.arange(1, len(x) + 1, dtype=torch.float64)[:, None]
+        mean = (self.prior_frames * self.mean + x.cumsum(0)) / count
+        second = (self.prior_frames * (self.var + self.mean**2) + (x**2).cumsum(0)) / count
+        return ((x - mean) / (second - mean**2).clamp_min(1e-6).sqrt()).float()
+
+
+def features(audio: list[np.ndarray], norm: RunningNorm | None = None, mel=None) -> list[torch.Tensor]:
+    """Log-mel frames per utterance. With `norm`, normalised causally (the recogniser's
+    input, the same offline and streaming); without, each mel band to mean 0 and
+    variance 1 over the whole utterance (the offline baseline and diarization)."""
     mel = mel or mel_transform()
     out = []
     for a in audio:
-        m = torch.log(mel(torch.from_numpy(a)) + 1e-6).T
-        out.append((m - m.mean(0)) / (m.std(0) + 1e-5))
+        m = log_mel(a, mel)
+        out.append(norm(m) if norm is not None else (m - m.mean(0)) / (m.std(0) + 1e-5))
     return out
 
 
@@ -87,7 +126,7 @@ def train(model: Recogniser, feats: list[torch.Tensor], texts: list[str], *, epo
     for epoch, start in progress.track(steps, total=len(steps), description=description):
         if start == 0:
             order = rng.permutation(len(feats))
-            torch.set_num_threads(training_threads())  # re-decided each epoch: load may come and go
+            torch.set_num_threads(threads.training_threads())  # re-decided each epoch: load may come and go
         idx = order[start:start + batch_size]
         x, lengths = pad([feats[i] for i in idx])
         if spec_augment:
