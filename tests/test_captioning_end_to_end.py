@@ -1,11 +1,12 @@
 """The captioning design at scale tiny, end to end through the real CLI (a subprocess).
 
 Relations only a working implementation satisfies: the trained captioner is far
-above both baselines on BLEU-4 and CIDEr and below the human ceiling, beam search is
-at least as good as greedy, the checks find exactly what was planted, dynamic
-batching serves more than batch-1 under overload with a shorter tail, drift alarms
-never fire before the launch, retraining recovers, and the exported captions
-reproduce the reported BLEU and CIDEr.
+above both baselines on BLEU-4 and CIDEr and below the human ceiling (human agreement,
+leave-one-out), beam search is at least as good as greedy, the checks find exactly
+what was planted, each server climbs the offered rates until its p99 misses the
+objective and the speedup is the ratio of their best rows, a cache hits at most the
+stream's repeats, drift alarms never fire before the launch, retraining recovers, and
+the exported captions reproduce the reported BLEU and CIDEr.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import sacrebleu
 from helpers import stage_metrics, stage_table
 
 from mlsd.designs.captioning.cider import cider_d
+from mlsd.designs.captioning.problem import HUMAN
+from mlsd.designs.captioning.serving import P99_OBJECTIVE_MS
 
 
 @pytest.fixture(scope="module")
@@ -57,28 +60,41 @@ def test_model_is_far_above_both_baselines_and_beam_is_no_worse_than_greedy(capt
     rows = {r[0]: r for r in table(captioning, "model", "Test set")["rows"]}
     greedy, beam3, beam5 = rows["captioner, greedy"], rows["captioner, beam 3"], rows["captioner, beam 5"]
     retrieval, frequent = rows["nearest-neighbour retrieval"], rows["most frequent caption"]
-    human = rows["a further human caption (oracle)"]
+    human = rows[HUMAN]
     for system in (greedy, beam3, beam5):
         assert system[1] > 1.4 * retrieval[1] and system[1] > frequent[1] + 30  # BLEU-4
-        assert system[2] > 1.3 * retrieval[2] and system[2] > 3 * frequent[2]   # CIDEr-D
-        assert system[1] < human[1] + 5
+        assert system[3] > 1.3 * retrieval[3] and system[3] > 3 * frequent[3]   # CIDEr-D
+        assert system[1] < human[1] and system[2] < human[2]  # BLEU-4 and object F1 below human agreement
     assert max(beam3[1], beam5[1]) >= greedy[1]
     m = metrics(captioning, "model")
     assert m["bleu"]["value"] > m["bleu"]["baseline"] and m["cider"]["value"] > m["cider"]["baseline"]
+    for name, column, places in (("bleu", 1, 1), ("object_f1", 2, 3), ("cider", 3, 3)):  # oracle: human agreement
+        assert round(m[name]["oracle"], places) == human[column]
 
 
-def test_dynamic_batching_forms_batches_under_overload(captioning):
-    """How much more it serves is a timing, so the benchmark's (docs/benchmarks.md); here
-    that batches formed where batch-1 could not, at the same offered load."""
-    rows = table(captioning, "serving", "Offered load")["rows"]
-    top = rows[-1][0]
-    batch1 = next(r for r in rows if r[0] == top and r[1] == "batch-1")
-    dynamic = next(r for r in rows if r[0] == top and r[1] == "dynamic")
-    assert dynamic[6] > 1 and batch1[6] == 1     # mean batch sizes
+def test_each_server_climbs_until_its_p99_misses_the_objective(captioning):
+    """How much more one server serves is a timing, so the benchmark's (docs/benchmarks.md);
+    here that each climb stops at its first miss, both servers met the same rate, and the
+    speedup is the ratio of the table's best rows."""
+    rows = table(captioning, "serving", "Most images/s within")["rows"]
+    climbs = {name: [r for r in rows if r[1] == name] for name in ("batch-1", "dynamic")}
+    best = {}
+    for name, levels in climbs.items():
+        met = [r[7] == "yes" for r in levels]
+        assert all(r[4] <= P99_OBJECTIVE_MS for r, ok in zip(levels, met) if ok)
+        assert met == sorted(met, reverse=True) or met == sorted(met)  # climbed up to a miss, or down to a pass
+        best[name] = [r for r, ok in zip(levels, met) if ok][-1]  # the highest rate that met it (rows by rate)
+    assert {r[0] for r in climbs["batch-1"]} & {r[0] for r in climbs["dynamic"]}  # side by side at one rate
+    assert all(r[6] == 1 for r in climbs["batch-1"]) and best["dynamic"][6] > 1  # mean batch sizes
     m = metrics(captioning, "serving")
-    assert m["batching_speedup"]["value"] == pytest.approx(dynamic[5] / batch1[5], rel=0.02)  # table rounds to 1/s
-    assert 0.3 < m["cache_hit_rate"]["value"] < 1
-    assert abs(m["bleu"]["value"] - m["bleu"]["baseline"]) < 5  # int8 keeps quality
+    assert m["batching_speedup"]["value"] == pytest.approx(best["dynamic"][5] / best["batch-1"][5], rel=0.02)
+    assert m["throughput_rps"]["value"] == pytest.approx(best["dynamic"][5], abs=0.5)  # the table rounds to 1/s
+
+
+def test_cache_hits_at_most_the_streams_repeats_and_int8_keeps_quality(captioning):
+    m = metrics(captioning, "serving")
+    assert 0.3 < m["cache_hit_rate"]["value"] <= m["cache_repeat_rate"]["value"] < 1
+    assert abs(m["bleu"]["value"] - m["bleu"]["baseline"]) < 5
 
 
 def test_drift_is_caught_at_the_launch_never_before_and_retraining_recovers(captioning):
@@ -97,6 +113,8 @@ def test_exported_captions_reproduce_bleu_and_cider(captioning):
     references = [[r[f"ref_{i}"] for i in range(1, 6)] for r in rows]
     m = metrics(captioning, "model")
     hypotheses = [r["champion"] for r in rows]
-    streams = [list(s) for s in zip(*references)]
-    assert sacrebleu.corpus_bleu(hypotheses, streams).score == pytest.approx(m["bleu"]["value"], abs=1e-6)
-    assert cider_d(hypotheses, references)[0] == pytest.approx(m["cider"]["value"], abs=1e-9)
+    # Leave-one-out: against each set of four references, averaged over the five left out.
+    reduced = [[[c for j, c in enumerate(refs) if j != k] for refs in references] for k in range(5)]
+    bleu = [sacrebleu.corpus_bleu(hypotheses, [list(s) for s in zip(*refs)]).score for refs in reduced]
+    assert sum(bleu) / 5 == pytest.approx(m["bleu"]["value"], abs=1e-6)
+    assert sum(cider_d(hypotheses, refs)[0] for refs in reduced) / 5 == pytest.approx(m["cider"]["value"], abs=1e-9)

@@ -115,3 +115,18 @@ def test_shade_picture_is_a_grid_of_characters():
     lines = picture.splitlines()
     assert len(lines) == 4 and all(len(line) == 8 for line in lines)
     assert lines[0][0] == " " and lines[-1][-1] == "@"
+
+
+def test_the_decoder_is_the_narrowest_width_within_noise_of_the_best():
+    from mlsd.blocks.uncertainty import mean_of
+    from mlsd.designs.captioning.model import choose_width
+
+    rng = np.random.default_rng(0)
+    base = rng.uniform(0, 1, 300)
+    close = {1: mean_of(base), 3: mean_of(base + 0.01 + rng.normal(0, 0.3, 300)),
+             5: mean_of(base + 0.005 + rng.normal(0, 0.3, 300))}
+    width, gaps = choose_width(close, 300, seed=0)
+    assert width == 1 and not gaps[1].excludes_zero()  # a wider beam is best, by less than the noise
+    clear = {1: mean_of(base), 3: mean_of(base + 0.02), 5: mean_of(base + 0.2 + rng.normal(0, 0.01, 300))}
+    width, gaps = choose_width(clear, 300, seed=0)
+    assert width == 5 and gaps[1].excludes_zero() and gaps[3].excludes_zero()

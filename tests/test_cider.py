@@ -13,7 +13,7 @@ import pytest
 from mlsd.designs.captioning.cider import cider_d, tokenize
 
 # ---------------------------------------------------------------------------------------------
-# Reference implementation, the oracle. Transcribed from pycocoevalcap/cider/cider_scorer.py of
+# The reference implementation. Transcribed from pycocoevalcap/cider/cider_scorer.py of
 # the COCO caption evaluation code (https://github.com/tylin/coco-caption, commit bfd15962; the
 # same file is in salaniz/pycocoevalcap). Python 3 port only: the `builtins`/`past` imports and
 # `import pdb` are dropped and `old_div(a, b)` is written `a / b` (both are floats). Its licence:
@@ -237,8 +237,8 @@ class CiderScorer(object):
 # ---------------------------------------------------------------------------------------------
 
 
-def oracle(hypotheses, references):
-    """Feed the oracle as pycocoevalcap's Cider.compute_score does, on our tokens."""
+def pycocoevalcap_scores(hypotheses, references):
+    """Feed the reference implementation as pycocoevalcap's Cider.compute_score does, on our tokens."""
     scorer = CiderScorer(n=4, sigma=6.0)
     for hyp, refs in zip(hypotheses, references):
         scorer += (" ".join(tokenize(hyp)), [" ".join(tokenize(r)) for r in refs])
@@ -282,20 +282,32 @@ def random_corpus(images=200, seed=7):
 def test_matches_pycocoevalcap(corpus):
     hyps, refs = corpus
     score, per_image = cider_d(hyps, refs)
-    expected, expected_per_image = oracle(hyps, refs)
+    expected, expected_per_image = pycocoevalcap_scores(hyps, refs)
     assert per_image.shape == (len(hyps),)
     np.testing.assert_allclose(per_image, expected_per_image, rtol=0, atol=1e-9)
     assert score == pytest.approx(float(expected), abs=1e-9)
     assert per_image.max() > 0  # the comparison is not vacuous
 
 
-def test_empty_and_one_word_captions_match_the_oracle_without_nan():
+def test_empty_and_one_word_captions_match_pycocoevalcap_without_nan():
     # pycocoevalcap measures length in bigrams; only these edge cases could tell the two apart.
     hyps = ["", "dog", "a dog", "dog"]
     refs = [["a dog"], ["dog", "a dog"], ["", "dog"], ["a cat", "cat"]]
     score, per_image = cider_d(hyps, refs)
-    np.testing.assert_allclose(per_image, oracle(hyps, refs)[1], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(per_image, pycocoevalcap_scores(hyps, refs)[1], rtol=0, atol=1e-9)
     assert per_image[0] == 0.0 and not np.isnan(per_image).any() and not math.isnan(score)
+
+
+def test_scores_do_not_depend_on_earlier_calls():
+    # cider_d caches each caption's n-gram row and keeps one column per n-gram for the life
+    # of the process: a corpus scored after others (new n-grams, new columns) scores the same.
+    hyps, refs = random_corpus(images=60, seed=11)
+    first = cider_d(hyps, refs)[1]
+    cider_d(*HAND_CORPUS)
+    cider_d(*random_corpus(images=80, seed=12))
+    again = cider_d(hyps, refs)[1]
+    np.testing.assert_array_equal(again, first)
+    np.testing.assert_allclose(again, pycocoevalcap_scores(hyps, refs)[1], rtol=0, atol=1e-9)
 
 
 def test_exact_copy_beats_a_paraphrase():

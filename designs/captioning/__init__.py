@@ -22,7 +22,8 @@ class CaptioningConfig:
     batch_size: int = setting(64, 8, 1024)
     learning_rate: float = setting(0.003, 1e-05, 1)
     max_len: int = setting(20, 8, 60)  # decoding stops here
-    serving_requests: int = setting(200, 50, 10_000)  # per offered-load level
+    serving_requests: int = setting(200, 50, 10_000)  # closed-loop latency probes; the images the load test cycles
+    load_seconds: float = setting(0.7, 0.05, 60)  # arrivals per offered rate; 0.41 x this > p99 objective (serving.py)
     max_batch_size: int = setting(32, 2, 256)
     max_queue_delay_ms: float = setting(10.0, 0, 1000)
     cache_requests: int = setting(2000, 100, 100_000)
@@ -59,8 +60,9 @@ DESIGN = DesignInfo(
     config=CaptioningConfig,
     scales={
         "tiny": {"n_train": 1300, "n_val": 150, "n_test": 200, "image_size": 24, "epochs": 7, "batch_size": 32,
-                 "learning_rate": 0.005, "serving_requests": 50, "cache_requests": 300, "monitor_days": 8,
-                 "images_per_day": 150, "labelled_per_day": 30, "annotation_batch": 250, "retrain_epochs": 2},
+                 "learning_rate": 0.005, "serving_requests": 50, "load_seconds": 0.15, "cache_requests": 300,
+                 "monitor_days": 8, "images_per_day": 150, "labelled_per_day": 30, "annotation_batch": 250,
+                 "retrain_epochs": 2},
         "default": {},
         "large": {"n_train": 12000, "n_val": 1000, "n_test": 1000, "epochs": 10, "serving_requests": 600,
                   "images_per_day": 400, "labelled_per_day": 80, "annotation_batch": 2000},

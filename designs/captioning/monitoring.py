@@ -45,7 +45,8 @@ def run(ctx) -> StageResult:
     from sklearn.decomposition import PCA
 
     from mlsd.designs.captioning.network import Vocabulary, expand_vocabulary
-    from mlsd.designs.captioning.training import confidence, scores, train
+    from mlsd.designs.captioning.scoring import scores
+    from mlsd.designs.captioning.training import confidence, train
 
     cfg = ctx.config
     model, train_split, val = ctx.need("model"), ctx.need("train"), ctx.need("val")
@@ -53,7 +54,7 @@ def run(ctx) -> StageResult:
     pca = PCA(PCA_COMPONENTS, random_state=0)
     reference_pcs = pca.fit_transform(embeddings(model, train_split.images))
     val_captions, val_conf = confidence(model, val.images, cfg.max_len)
-    val_bleu = scores(val_captions, val)["bleu"]
+    val_bleu = scores(val_captions, val, cider=False)["bleu"]
     shift_day = cfg.monitor_days // 2 + 1
 
     rows, drift_day, confidence_day, label_day, deploy_day = [], None, None, None, None
@@ -66,7 +67,7 @@ def run(ctx) -> StageResult:
     ordered = None          # a targeted annotation batch, ordered when an unlabelled signal fires
     for day in range(1, cfg.monitor_days + 1):
         if ordered is not None and label_day is None:  # the targeted batch came back overnight
-            confirm = scores(confidence(production, ordered.images, cfg.max_len)[0], ordered)["bleu"]
+            confirm = scores(confidence(production, ordered.images, cfg.max_len)[0], ordered, cider=False)["bleu"]
             if confirm < BLEU_ALARM_SHARE * val_bleu:
                 label_day, deploy_day = day, day + 1  # retrain today, validate, deploy tomorrow
                 vocab = Vocabulary.build([c for refs in train_split.references + ordered.references for c in refs])
@@ -91,7 +92,7 @@ def run(ctx) -> StageResult:
                 drift_day = day
             if confidence_day is None and confidence_alarm:
                 confidence_day = day
-        sample_bleu = scores(*pending_sample)["bleu"] if pending_sample is not None else None
+        sample_bleu = scores(*pending_sample, cider=False)["bleu"] if pending_sample is not None else None
         routine_alarm = sample_bleu is not None and sample_bleu < BLEU_ALARM_SHARE * val_bleu
         if day < shift_day:  # a day the generator made without an incident (the first model serves)
             quiet_days += 1
@@ -100,7 +101,7 @@ def run(ctx) -> StageResult:
             ordered = day_images(cfg, day, shift_day, ctx.rng, cfg.annotation_batch)  # more of today's uploads
         sample = np.arange(cfg.labelled_per_day)
         pending_sample = ([captions[i] for i in sample], today.subset(sample))
-        truth = scores(captions, today)
+        truth = scores(captions, today, cider=False)
         daily_truth.append((day, truth["bleu"], truth["object_f1"]))
         new_share = np.mean([any(o.colour == NEW_COLOUR for o in s.objects) for s in today.scenes])
         rows.append([day, f"{new_share:.0%}", "" if day_psi is None else round(day_psi, 3),
@@ -148,8 +149,10 @@ def run(ctx) -> StageResult:
                               f"embedding, alarm above {PSI_ALARM}. Confidence: mean log-probability per word, alarm "
                               f"{CONFIDENCE_SIGMAS:g} standard errors below validation. Captions and confidence "
                               "come from greedy decoding, the cheapest to monitor with. Sample BLEU: "
-                              f"{cfg.labelled_per_day} images captioned by annotators, known a day later. The truth "
-                              "columns are what nobody sees in production.")],
+                              f"{cfg.labelled_per_day} images captioned by annotators, known a day later; alarm below "
+                              f"{BLEU_ALARM_SHARE:.0%} of validation BLEU ({BLEU_ALARM_SHARE * val_bleu:.1f}). "
+                              "BLEU-4 is leave-one-out, as in the model stage. The truth columns are what nobody "
+                              "sees in production.")],
         charts=[Chart("Signals by day", "day", "value",
                       [Series(name, days, values) for name, values in series.items()])],
         notes=[

@@ -1,15 +1,11 @@
-"""Training with teacher forcing, decoding in chunks, and the three scores every
-captioning table shows: BLEU-4 (sacrebleu, all references), CIDEr-D (mlsd.designs.captioning.cider)
-and object F1 (does the caption name the objects that are there: the generator's
-truth, standing in for a human judge)."""
+"""Training with teacher forcing, decoding in chunks, and the model's own confidence
+(how captions are scored is `scoring`)."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from mlsd.designs.captioning import scenes as scene_lib
-from mlsd.designs.captioning.cider import cider_d
 from mlsd.designs.captioning.world import Split
 from mlsd.designs.captioning.network import PAD, Captioner, Vocabulary
 from mlsd.threads import training_threads
@@ -99,12 +95,3 @@ def confidence(model: Captioner, images: np.ndarray, max_len: int) -> tuple[list
         scores.append(chunk_scores.numpy())
     return captions, np.concatenate(scores)
 
-
-def scores(hypotheses: list[str], split: Split) -> dict[str, float]:
-    """BLEU-4 (0-100), CIDEr-D and object F1 of captions for a split."""
-    import sacrebleu
-
-    bleu = sacrebleu.corpus_bleu(hypotheses, split.streams).score
-    cider, _ = cider_d(hypotheses, split.references)
-    f1 = float(np.mean([scene_lib.object_f1(h, s) for h, s in zip(hypotheses, split.scenes)]))
-    return {"bleu": bleu, "cider": cider, "object_f1": f1}

@@ -2,9 +2,9 @@
 dirt a real annotation pipeline produces, the checks that find it, and a split that
 keeps identical scenes on one side.
 
-Each image gets `references` captions plus one more (the "oracle"): a further human
-caption of the same truth, which no metric sees as a reference. Scoring it like a
-model shows the ceiling a correct caption in other words reaches.
+Each image gets `references` captions in different wordings. The ceiling a correct
+caption reaches is human agreement, each reference scored against the others
+(`scoring.human_agreement`), so no caption is held back.
 """
 
 from __future__ import annotations
@@ -24,24 +24,17 @@ class Split:
     scenes: list[scene_lib.Scene]
     images: np.ndarray                 # uint8 (n, size, size, 3)
     references: list[list[str]]
-    oracle: list[str]
 
     def __len__(self) -> int:
         return len(self.scenes)
 
     def subset(self, index) -> Split:
         index = np.asarray(index)
-        return Split([self.scenes[i] for i in index], self.images[index],
-                     [self.references[i] for i in index], [self.oracle[i] for i in index])
+        return Split([self.scenes[i] for i in index], self.images[index], [self.references[i] for i in index])
 
     def concat(self, other: Split) -> Split:
         return Split(self.scenes + other.scenes, np.concatenate([self.images, other.images]),
-                     self.references + other.references, self.oracle + other.oracle)
-
-    @property
-    def streams(self) -> list[list[str]]:
-        """References as sacrebleu wants them: one list per reference position."""
-        return [list(stream) for stream in zip(*self.references)]
+                     self.references + other.references)
 
 
 @dataclass(frozen=True)
@@ -53,13 +46,12 @@ class Dirt:
 
 
 def generate(n: int, cfg, rng: np.random.Generator, **scene_options) -> Split:
-    """`n` scenes rendered and captioned (references + 1 oracle caption each)."""
+    """`n` scenes rendered and captioned (`cfg.references` captions each)."""
     scenes = scene_lib.sample_scenes(n, rng, **{k: v for k, v in scene_options.items()
                                                 if k in ("shapes", "colours", "must_include")})
     render_options = {k: v for k, v in scene_options.items() if k in ("brightness", "tint", "noise", "clutter")}
     images = scene_lib.render(scenes, rng, size=cfg.image_size, **render_options)
-    captions = [scene_lib.captions(s, rng, cfg.references + 1) for s in scenes]
-    return Split(scenes, images, [c[:-1] for c in captions], [c[-1] for c in captions])
+    return Split(scenes, images, [scene_lib.captions(s, rng, cfg.references) for s in scenes])
 
 
 def inject_dirt(split: Split, share: float, rng: np.random.Generator) -> Dirt:
@@ -96,7 +88,7 @@ def check(split: Split) -> tuple[Split, list[list]]:
     empty = np.array([any(not c for c in r) for r in refs])
     duplicate = np.array([len(set(r)) < len(r) for r in refs])
     keep = ~(blank | empty | duplicate)
-    clean = Split(split.scenes, split.images, refs, split.oracle).subset(np.flatnonzero(keep))
+    clean = Split(split.scenes, split.images, refs).subset(np.flatnonzero(keep))
     report = [
         ["blank or unreadable image (pixel std < 1)", "drop the row", int(blank.sum())],
         ["empty reference caption", "drop the row", int(empty.sum())],
