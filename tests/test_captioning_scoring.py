@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import sacrebleu
 
-from mlsd.designs.captioning import scenes, scoring
+from mlsd.blocks.synthetic import scenes
+from mlsd.designs.captioning import scoring
 from mlsd.designs.captioning.cider import cider_d
 
 WORDS = "a the red blue green small large circle square cross to left of right above below and with".split()

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
-from mlsd.designs.captioning import scenes
+from mlsd.blocks.synthetic import scenes
 from mlsd.designs.captioning import world
 from mlsd.designs.captioning.model import shade_picture
 from mlsd.designs.captioning.network import Captioner, Vocabulary, expand_vocabulary

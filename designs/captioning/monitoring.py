@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mlsd.designs.captioning import scenes as scene_lib
+from mlsd.blocks.synthetic import scenes as scene_lib
 from mlsd.designs.captioning import world
 from mlsd.blocks.monitoring.drift import PSI_ALARM, psi
 from mlsd.results import Chart, Series, StageResult, Table, metric

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mlsd.designs.captioning import scenes as scene_lib
+from mlsd.blocks.synthetic import scenes as scene_lib
 from mlsd.designs.captioning import world
 from mlsd.designs.captioning.network import NetConfig, multiply_adds
 from mlsd.results import StageResult, Table, metric

@@ -22,7 +22,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from mlsd.designs.captioning import scenes as scene_lib
+from mlsd.blocks.synthetic import scenes as scene_lib
 from mlsd.designs.captioning.cider import cider_d
 
 MAX_ORDER = 4  # BLEU-4

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mlsd.designs.captioning import scenes as scene_lib
+from mlsd.blocks.synthetic import scenes as scene_lib
 
 _CLEAN = re.compile(r"[^a-z ]+")
 

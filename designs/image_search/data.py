@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mlsd.designs.captioning import scenes as scene_lib
+from mlsd.blocks.synthetic import scenes as scene_lib
 from mlsd.designs.image_search import world as world_lib
 from mlsd.designs.image_search.problem import thumbnails
 from mlsd.results import StageResult, Table, metric

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from mlsd.blocks.monitoring.drift import psi
-from mlsd.designs.captioning import scenes as scene_lib
+from mlsd.blocks.synthetic import scenes as scene_lib
 from mlsd.designs.image_search import indexes, retrieval
 from mlsd.designs.image_search import world as world_lib
 from mlsd.results import Chart, Series, StageResult, Table, metric

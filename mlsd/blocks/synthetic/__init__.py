@@ -1,0 +1,1 @@
+"""Synthetic worlds more than one design draws from (rendered scenes: captioning, image search)."""
