@@ -39,7 +39,8 @@ VOCABULARY: dict[str, tuple[str, bool | None, str]] = {
     "recall_at_threshold": ("", True, "recall at threshold"),
     "expected_cost": ("$", False, "expected cost"),
     "positive_rate": ("", None, "positive (fraud) rate"),
-    "peak_tps": ("req/s", None, "peak transactions per second"),
+    "peak_tps": ("req/s", None, "peak card transactions per second"),
+    "peak_rps": ("req/s", None, "peak requests per second the serving path must take"),
     # sequence generation
     "bleu": ("", True, "BLEU"),
     "chrf": ("", True, "chrF"),

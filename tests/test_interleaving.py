@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from mlsd.designs.search_ranking.interleaving import (
+    Verdict,
     credit,
+    median_verdict,
     sequential_ab_test,
     sequential_sign_test,
     team_draft,
@@ -141,3 +143,16 @@ def test_identical_rankers_are_not_significant():
     rng = np.random.default_rng(0)
     v = sequential_sign_test(_interleaving_outcomes(RANKER_A, RANKER_A, rng))
     assert not v.significant and v.winner is None and v.queries == BUDGET
+
+
+# --- median over replications, with tests that never decided ---------------------------
+
+
+def test_median_of_replications_is_censored_when_the_middle_test_never_decided():
+    decided = [Verdict(300, True, "A", 0.001), Verdict(700, True, "A", 0.001)]
+    undecided = Verdict(2000, False, None, 0.2)
+    assert median_verdict(decided + [undecided]) == (700.0, False)  # one undecided sorts last
+    assert median_verdict(decided[:1] + [undecided, undecided]) == (2000.0, True)  # "> 2,000"
+    # a test that decided at its last look is a measurement, not a limit
+    assert median_verdict([Verdict(2000, True, "B", 0.001)] * 3) == (2000.0, False)
+    assert median_verdict(decided) == (300.0, False)  # even count: the lower middle

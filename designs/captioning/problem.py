@@ -105,7 +105,7 @@ def run(ctx) -> StageResult:
                    oracle=human["object_f1"], label="object F1 of retrieval (pilot; oracle: human captions)"),
             metric("cider", retrieval["cider"], baseline=frequent["cider"], oracle=human["cider"],
                    label="CIDEr-D of retrieval (pilot; oracle: human agreement)"),
-            metric("peak_tps", peak_rps, label=f"peak images/s at {cfg.production_images_per_day:,.0f}/day"),
+            metric("peak_rps", peak_rps, label=f"peak images/s at {cfg.production_images_per_day:,.0f}/day"),
         ],
         tables=[
             Table("What is generated", ["quantity", "value"], [

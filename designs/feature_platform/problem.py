@@ -28,7 +28,7 @@ def run(ctx) -> StageResult:
                  "same way for training and serving.",
         metrics=[
             metric("rows", len(events), label="events simulated"),
-            metric("peak_tps", cfg.production_reads_per_s, label="online feature reads per second (assumed)"),
+            metric("peak_rps", cfg.production_reads_per_s, label="online feature reads per second (assumed)"),
         ],
         tables=[
             Table("What is generated", ["quantity", "value"], [

@@ -20,20 +20,21 @@ class SearchConfig:
     val_queries: int = setting(100, 20, 5000)
     test_queries: int = setting(200, 50, 5000)
     dense_dim: int = setting(64, 10, 256)
-    candidates: int = setting(100, 20, 10_000)  # the hybrid retriever's cut the ranker is trained and evaluated on
+    judge_noise: float = setting(0.05, 0, 0.3)  # sd of a judge's error on the utility scale (grade cuts ~0.16 apart)
+    link_noise: float = setting(0.15, 0, 1)  # sd of the link prior around the hidden quality (quality's own sd: 0.22)
+    candidates: int = setting(300, 20, 10_000)  # the hybrid retriever's cut LambdaMART is trained on and serves
     shown: int = setting(10, 5, 50)  # results per page in the click log
     sessions: int = setting(20000, 1000, 1_000_000)
     randomize_share: float = setting(0.1, 0.01, 1)  # sessions whose top results are shuffled, to measure position bias
     examination_exponent: float = setting(1.0, 0, 5)  # P(examine rank r) = 1 / r**exponent
-    n_trees: int = setting(300, 1, 3000)
+    n_trees: int = setting(150, 1, 3000)
     cross_encoder_pairs: int = setting(20000, 1000, 500_000)
     cross_encoder_epochs: int = setting(2, 1, 50)
     rerank_depth: int = setting(20, 10, 100)
     serving_queries: int = setting(200, 50, 10_000)
-    retrieve_k: int = setting(1000, 20, 200_000)
-    rank_k: int = setting(100, 20, 10_000)
     cache_requests: int = setting(1000, 100, 100_000)
     cache_capacity: int = setting(50, 1, 100_000)
+    query_zipf: float = setting(1.0, 0, 3)  # cache stream: the r-th most asked query has weight r**-query_zipf
     monitor_days: int = setting(8, 6, 60)
     queries_per_day: int = setting(300, 50, 10_000)
     judged_per_day: int = setting(60, 10, 10_000)
@@ -45,9 +46,8 @@ class SearchConfig:
         """Reject combinations the stages cannot run with, naming the fix (ranges are on the fields)."""
         checks = [
             (self.new_topics < self.n_topics // 2, "new_topics must be below n_topics / 2"),
-            (self.candidates <= self.rank_k <= self.retrieve_k <= self.n_docs,
-             "need candidates <= rank_k <= retrieve_k <= n_docs"),
-            (self.rerank_depth <= self.rank_k, "rerank_depth cannot exceed rank_k"),
+            (self.candidates <= self.n_docs, "candidates cannot exceed n_docs"),
+            (self.rerank_depth <= self.candidates, "rerank_depth cannot exceed candidates"),
             (self.judged_per_day <= self.queries_per_day, "judged_per_day cannot exceed queries_per_day"),
         ]
         require(checks)
@@ -67,8 +67,8 @@ DESIGN = DesignInfo(
     config=SearchConfig,
     scales={
         "tiny": {"n_docs": 5000, "vocab_size": 2000, "n_topics": 24, "new_topics": 3, "train_queries": 250,
-                 "val_queries": 50, "test_queries": 100, "dense_dim": 48, "sessions": 8000, "n_trees": 150,
-                 "cross_encoder_pairs": 8000, "serving_queries": 80, "retrieve_k": 500, "cache_requests": 400,
+                 "val_queries": 50, "test_queries": 100, "dense_dim": 48, "sessions": 8000, "n_trees": 100,
+                 "candidates": 200, "cross_encoder_pairs": 8000, "serving_queries": 80, "cache_requests": 400,
                  "queries_per_day": 300, "judged_per_day": 40, "new_docs": 600, "interleaving_budget": 3000},
         "default": {},
         "large": {"n_docs": 60000, "vocab_size": 8000, "n_topics": 120, "train_queries": 2000, "val_queries": 300,

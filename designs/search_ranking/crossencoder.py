@@ -12,6 +12,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from mlsd.threads import training_threads
+
 KERNEL_MUS = (-0.9, -0.7, -0.5, -0.3, -0.1, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0)
 DOC_TOKENS = 120  # the start of a document is enough to judge it, and bounds the cost
 
@@ -60,6 +62,13 @@ class Reranker:
         return self.model(q, d, torch.as_tensor(standardise(prior), dtype=torch.float32)).numpy()
 
 
+def rerank_head(reranker: Reranker, query: np.ndarray, docs: np.ndarray, prior: np.ndarray, depth: int) -> np.ndarray:
+    """LambdaMART's order with its top `depth` re-ordered by the cross-encoder."""
+    head = docs[:depth]
+    order = np.argsort(-reranker.scores(query, head, prior[:depth]), kind="stable")
+    return np.concatenate([head[order], docs[depth:]])
+
+
 def standardise(x: np.ndarray) -> np.ndarray:
     """Scores of one query's candidates on a common scale: the prior's level is arbitrary."""
     return (x - x.mean()) / (x.std() + 1e-6)
@@ -82,6 +91,8 @@ def train_cross_encoder(docs: list[np.ndarray], vocab_size: int, groups: list[tu
     steps = [(e, s) for e in range(epochs) for s in range(0, len(triples), batch)]
     model.train()
     for _, start in progress.track(steps, total=len(steps), description="training the cross-encoder"):
+        if start == 0:
+            torch.set_num_threads(training_threads())  # re-decided each epoch: load may come and go
         chunk = triples[start:start + batch]
         q = pad([groups[g][0] for g, _, _ in chunk], 4, model.pad)
         scores = []

@@ -1,13 +1,13 @@
 """Data: the inverted index, the click log of the production ranker, position bias
-measured from randomized sessions, labels from judgements versus from clicks, and
-the features per (query, document) pair."""
+measured from randomized sessions, labels from judgements versus from clicks, a click
+prior per document from the log, and the features per (query, document) pair."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from mlsd.designs.search_ranking import world
-from mlsd.designs.search_ranking.ranking import FEATURES
+from mlsd.designs.search_ranking.features import FEATURES, ClickPrior, Features
 from mlsd.results import Chart, Series, StageResult, Table, metric
 
 
@@ -27,6 +27,7 @@ def run(ctx) -> StageResult:
     true_grades = np.array([queries.grades(q, np.array([d]))[0] for q, d in pairs])
     naive_rate = np.array([naive[p] for p in pairs])
     ips_rate = np.array([ips[p] for p in pairs])
+    features = Features(retrievers, ClickPrior.from_log(log, propensity, corpus.n_docs))
     first_rank = {}
     for q, d, r in zip(log.query.tolist(), log.doc.tolist(), log.rank.tolist()):
         first_rank.setdefault((q, d), r)
@@ -41,7 +42,7 @@ def run(ctx) -> StageResult:
     sample_q = split["train"][:50]
     feature_rows = []
     cand = {int(q): retrievers.hybrid_top(queries.tokens[q], cfg.candidates) for q in sample_q}
-    X = np.vstack([retrievers.features(queries.tokens[q], cand[q]) for q in cand])
+    X = np.vstack([features.rows(queries.tokens[q], cand[q], q) for q in cand])
     g = np.concatenate([queries.grades(q, cand[q]) for q in cand])
     for j, name in enumerate(FEATURES):
         feature_rows.append([name] + [round(float(X[g == k, j].mean()), 3) if (g == k).any() else "" for k in range(4)])
@@ -52,7 +53,7 @@ def run(ctx) -> StageResult:
                  f"sessions; position bias measured from {cfg.randomize_share:.0%} randomized sessions.",
         metrics=[
             metric("rows", len(log.click), label="impressions in the click log"),
-            metric("accuracy", agreement(ips_rate), baseline=agreement(naive_rate),
+            metric("click_label_agreement", agreement(ips_rate), baseline=agreement(naive_rate),
                    label="click-derived grade = judged grade (IPS-corrected; baseline: raw CTR)"),
         ],
         tables=[
@@ -71,7 +72,7 @@ def run(ctx) -> StageResult:
                 ["clicks / propensity (IPS)", f"{agreement(ips_rate):.1%}", len(pairs)],
             ], caption="Clicks exist only for shown results (the top 10 of the production ranker): judged labels "
                        "cover any candidate, clicks only what users saw."),
-            Table("Features by true grade (means over 50 training queries' candidates)",
+            Table("Features by judged grade (means over 50 training queries' candidates)",
                   ["feature", "grade 0", "grade 1", "grade 2", "grade 3"], feature_rows),
         ],
         charts=[Chart("Examination probability by rank", "rank", "P(examine)", [
@@ -82,9 +83,13 @@ def run(ctx) -> StageResult:
             "training on raw clicks teaches the ranker to copy the production ranker.",
             "Result randomization costs some users a worse page; interleaving-style swaps of adjacent results or "
             "an EM click model over normal logs estimate the same propensities more cheaply.",
+            "Features are what a real engine observes: text-match scores, a link prior (quality plus noise), the "
+            "document's propensity-corrected click rate in this log (shrunk toward the mean; a training query's own "
+            "sessions left out, as a new query has none), its age and length. The generator's quality and "
+            "freshness term stay hidden.",
         ],
         artifacts={"click_log": log, "propensity": propensity, "shown": shown, "first_rank": first_rank,
-                   "naive_labels": naive, "ips_labels": ips},
+                   "naive_labels": naive, "ips_labels": ips, "features": features},
         exports={"clicks": {"query": log.query, "doc": log.doc, "rank": log.rank, "click": log.click,
                             "randomized": log.randomized.astype(np.int8)}},
     )

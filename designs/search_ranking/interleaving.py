@@ -57,6 +57,16 @@ class Verdict:
     p_value: float
 
 
+def median_verdict(verdicts: Sequence[Verdict]) -> tuple[float, bool]:
+    """Median queries to a verdict over replications, and whether it is censored. A test
+    that never decided ran out of budget: its true count lies beyond it, so it sorts after
+    every decided one, and the median is censored ("> budget") when the middle
+    replication is such a test. With an even count, the lower of the middle two."""
+    ranked = sorted(verdicts, key=lambda v: (not v.significant, v.queries))
+    middle = ranked[(len(ranked) - 1) // 2]
+    return float(middle.queries), not middle.significant
+
+
 def _sequential(n: int, p_at, alpha: float, every: int, start: int) -> Verdict:
     """Look at n = start, start + every, ... and stop at the first p < alpha / looks."""
     looks = range(start, n + 1, every)

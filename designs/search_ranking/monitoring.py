@@ -11,14 +11,16 @@ from __future__ import annotations
 import numpy as np
 
 from mlsd.designs.search_ranking import world
+from mlsd.designs.search_ranking.features import Features
 from mlsd.designs.search_ranking.ranking import Retrievers, ndcg_at
 from mlsd.blocks.monitoring.drift import PSI_ALARM, psi
-from mlsd.designs.search_ranking.interleaving import credit, sequential_ab_test, sequential_sign_test, team_draft
+from mlsd.designs.search_ranking.interleaving import (credit, median_verdict, sequential_ab_test,
+                                                     sequential_sign_test, team_draft)
 from mlsd.results import Chart, Series, StageResult, Table, metric
 
 NEW_TOPIC_SHARE = 0.3       # of queries after the launch
 QUERY_CLUSTERS = 10
-REPLICATIONS = 3
+REPLICATIONS = 5
 NDCG_ALARM_SHARE = 0.9      # alarm when the judged sample's NDCG falls below 90% of its trailing level
 BASELINE_DAYS = 3           # the trailing window of judged days that level is the mean of
 
@@ -26,12 +28,13 @@ BASELINE_DAYS = 3           # the trailing window of judged days that level is t
 class Ranker:
     """Hybrid retrieval + LambdaMART: the production ranker, rebuilt on re-index."""
 
-    def __init__(self, retrievers: Retrievers, model, k: int) -> None:
-        self.retrievers, self.model, self.k = retrievers, model, k
+    def __init__(self, features: Features, model, k: int) -> None:
+        self.features, self.model, self.k = features, model, k
 
     def rank(self, query: np.ndarray) -> np.ndarray:
-        docs = self.retrievers.hybrid_top(query, self.k)
-        return docs[np.argsort(-self.model.predict(self.retrievers.features(query, docs)), kind="stable")]
+        docs = self.features.retrievers.hybrid_top(query, self.k)
+        scores = self.model.predict(self.features.rows(query, docs), num_threads=1)  # one request, one thread
+        return docs[np.argsort(-scores, kind="stable")]
 
 
 def clicks_on(ranking: np.ndarray, queries: world.Queries, q: int, exponent: float, rng) -> np.ndarray:
@@ -39,31 +42,31 @@ def clicks_on(ranking: np.ndarray, queries: world.Queries, q: int, exponent: flo
     top = ranking[:10]
     ranks = np.arange(1, len(top) + 1)
     examined = rng.random(len(top)) < 1.0 / ranks ** exponent
-    return np.flatnonzero(examined & (rng.random(len(top)) < world.CLICK_PROBABILITY[queries.grades(q, top)]))
+    return np.flatnonzero(examined & (rng.random(len(top)) < world.CLICK_PROBABILITY[queries.true_grades(q, top)]))
 
 
 def run(ctx) -> StageResult:
     from sklearn.cluster import KMeans
 
-    from mlsd.designs.search_ranking.model import fit_lambdamart
+    from mlsd.designs.search_ranking.lambdamart import fit_on
 
     cfg, rng = ctx.config, ctx.rng
     corpus, queries, split = ctx.need("corpus"), ctx.need("queries"), ctx.need("split")
-    retrievers, model = ctx.need("retrievers"), ctx.need("lambdamart")
+    retrievers, model, features = ctx.need("retrievers"), ctx.need("lambdamart"), ctx.need("features")
     topic_words = ctx.need("topic_words")
     old_topics = np.arange(cfg.n_topics - cfg.new_topics)
     new_topics = np.arange(cfg.n_topics - cfg.new_topics, cfg.n_topics)
 
     # The launch: documents on new topics join the corpus, but the indexing pipeline was
     # not extended to the new source: production keeps serving from the old index.
-    launched = world.make_corpus(cfg.new_docs, topic_words, cfg.vocab_size, rng, topics=new_topics)
+    launched = world.make_corpus(cfg.new_docs, topic_words, cfg.vocab_size, rng, topics=new_topics,
+                                 link_noise=cfg.link_noise)
     merged = world.Corpus(corpus.docs + launched.docs, np.vstack([corpus.topic_mix, launched.topic_mix]),
                           np.concatenate([corpus.quality, launched.quality]),
                           np.concatenate([corpus.age_days, launched.age_days * 0.05]),  # new: fresh
-                          topic_words, cfg.vocab_size)
+                          np.concatenate([corpus.link_prior, launched.link_prior]), topic_words, cfg.vocab_size)
     counts = world.count_matrix(merged)
-    stale = retrievers
-    production = Ranker(stale, model, cfg.candidates)
+    production = Ranker(features, model, cfg.candidates)  # serving from the stale index
 
     train_vectors = np.stack([retrievers.query_vector(queries.tokens[q]) for q in split["train"]])
     clusters = KMeans(QUERY_CLUSTERS, n_init=3, random_state=ctx.seed).fit(train_vectors)
@@ -83,11 +86,9 @@ def run(ctx) -> StageResult:
             production, trailing = retrained, []  # a new ranker starts a new baseline
         share = NEW_TOPIC_SHARE if day >= shift_day else 0.0
         n_new = int(round(share * cfg.queries_per_day))
-        today = world.make_queries(cfg.queries_per_day - n_new, merged, rng, old_topics, counts)
+        today = world.make_queries(cfg.queries_per_day - n_new, merged, rng, old_topics, counts, cfg.judge_noise)
         if n_new:
-            fresh = world.make_queries(n_new, merged, rng, new_topics, counts)
-            today = world.Queries(today.tokens + fresh.tokens, np.concatenate([today.topic, fresh.topic]),
-                                  today.judged + fresh.judged)
+            today = today + world.make_queries(n_new, merged, rng, new_topics, counts, cfg.judge_noise)
         day_vectors = np.stack([retrievers.query_vector(t) for t in today.tokens])
         novelty = 1 - (day_vectors @ centroids.T).max(axis=1)  # how unlike any known kind of query
         day_psi = psi(reference_novelty, novelty)
@@ -106,7 +107,7 @@ def run(ctx) -> StageResult:
         if label_day is None and ndcg_alarm:
             label_day, deploy_day = day, day + 1
             pool = judged_since_drift or [(today.tokens[q], today.judged[q]) for q in judged]
-            retrained = retrain(merged, queries, split, pool, cfg, ctx.seed, fit_lambdamart)
+            retrained = retrain(merged, queries, split, pool, features, cfg, ctx.seed, fit_on)
         trailing.append(day_ndcg)
         if day < shift_day:  # scoring the alarms afterwards: days the generator made without an incident
             pre_launch_ndcg.append(day_ndcg)
@@ -121,20 +122,20 @@ def run(ctx) -> StageResult:
         series["CTR@1"].append(ctr1)
 
     verdict_rows, medians = interleaving_experiment(ctx.need("test_rankings"), queries, cfg, rng)
-    il_median, ab_median = list(medians.values())[-1]
+    (il_median, il_censored), (ab_median, ab_censored) = list(medians.values())[-1]
     after = [v for day, v in judged_ndcg.items() if deploy_day and day >= deploy_day]
     before = [v for day, v in judged_ndcg.items() if day >= shift_day and (deploy_day is None or day < deploy_day)]
     return StageResult(
         stage="monitoring",
         headline=f"New topics from day {shift_day}: query-novelty PSI flagged day {drift_day}, judged NDCG confirmed "
                  f"day {label_day}; re-indexed and retrained from day {deploy_day}. For a change below the top result, "
-                 f"interleaving reached a verdict in a median {il_median:,.0f} queries, the A/B test of click-through "
-                 f"in {ab_median:,.0f} per arm.",
+                 f"interleaving reached a verdict in a median {_count(il_median, il_censored)} queries, the A/B test "
+                 f"of click-through in {_count(ab_median, ab_censored)} per arm.",
         metrics=[
-            metric("drift_alarm_day", drift_day if drift_day else float("nan"), target=shift_day,
-                   label="query drift alarm (day)"),
-            metric("label_alarm_day", label_day if label_day else float("nan"),
-                   label="judged NDCG alarm (day)"),
+            metric("drift_alarm_day", drift_day or cfg.monitor_days, target=shift_day, censored=drift_day is None,
+                   label="query drift alarm (day; '> last day' if it never fired)"),
+            metric("label_alarm_day", label_day or cfg.monitor_days, censored=label_day is None,
+                   label="judged NDCG alarm (day; '> last day' if it never fired)"),
             metric("psi_max", max(daily_psi), label="largest daily query-novelty PSI"),
             metric("false_alarm_rate", false_alarms / quiet_days,
                    label=f"days without an incident on which an alarm fired ({false_alarms} of {quiet_days})"),
@@ -142,9 +143,10 @@ def run(ctx) -> StageResult:
                    baseline=float(np.mean(before)) if before else None,
                    label="judged NDCG@10 after retraining (baseline: before it)"),
             metric("pre_incident_level", float(np.mean(pre_launch_ndcg)), label="judged NDCG@10 before the launch"),
-            metric("interleaving_queries", il_median,
-                   label="queries interleaving needed, change below the top (median)"),
-            metric("ab_test_queries", ab_median, label="queries per arm the A/B test needed, same change (median)"),
+            metric("interleaving_queries", il_median, censored=il_censored,
+                   label="queries interleaving needed, change below the top (median; '>' if it never decided)"),
+            metric("ab_test_queries", ab_median, censored=ab_censored,
+                   label="queries per arm the A/B test needed, same change (median; '>' if it never decided)"),
         ],
         tables=[
             Table("Day by day", ["day", "new-topic queries", "query PSI", "NDCG@10 (judged sample)", "CTR@1",
@@ -179,22 +181,22 @@ def run(ctx) -> StageResult:
     )
 
 
-def retrain(corpus, queries, split, judged_new, cfg, seed: int, fit) -> Ranker:
+def retrain(corpus, queries, split, judged_new, features: Features, cfg, seed: int, fit) -> Ranker:
     """Re-index the whole corpus (BM25, TF-IDF, LSA), recompute features, retrain
     LambdaMART on the original training queries plus the queries judged since the drift
-    alarm (whatever their topic: nobody labels a query's topic)."""
+    alarm (whatever their topic: nobody labels a query's topic). The launched documents
+    have no click history yet."""
     retrievers = Retrievers.fit(corpus, cfg.dense_dim, seed)
+    fresh = Features(retrievers, features.clicks.padded(corpus.n_docs))
     rows = []
     for q in split["train"].tolist():
         docs = retrievers.hybrid_top(queries.tokens[q], cfg.candidates)
-        rows.append((retrievers.features(queries.tokens[q], docs), queries.grades(q, docs)))
+        rows.append((fresh.rows(queries.tokens[q], docs, q), queries.grades(q, docs)))
     for tokens, (ids, grades) in judged_new:
-        fresh = retrievers.hybrid_top(tokens, cfg.candidates)
+        docs = retrievers.hybrid_top(tokens, cfg.candidates)
         lookup = dict(zip(ids.tolist(), grades.tolist()))
-        rows.append((retrievers.features(tokens, fresh), np.array([lookup.get(int(d), 0) for d in fresh])))
-    model = fit(np.vstack([x for x, _ in rows]), np.concatenate([g for _, g in rows]), [len(g) for _, g in rows],
-                cfg.n_trees, seed)
-    return Ranker(retrievers, model, cfg.candidates)
+        rows.append((fresh.rows(tokens, docs), np.array([lookup.get(int(d), 0) for d in docs])))
+    return Ranker(fresh, fit(rows, cfg.n_trees, seed), cfg.candidates)
 
 
 def below_the_top(primary: np.ndarray, other: np.ndarray) -> np.ndarray:
@@ -216,7 +218,7 @@ def interleaving_experiment(rankings: dict, queries: world.Queries, cfg, rng) ->
     rows, medians = [], {}
     for change, (a, b) in pairs.items():
         pool = np.array(sorted(a))
-        il_queries, ab_queries = [], []
+        il_verdicts, ab_verdicts = [], []
         for replication in range(1, REPLICATIONS + 1):
             picks = rng.choice(pool, cfg.interleaving_budget)
             outcomes, any_a, any_b = [], [], []
@@ -226,11 +228,15 @@ def interleaving_experiment(rankings: dict, queries: world.Queries, cfg, rng) ->
                 arm, sink = (a, any_a) if i % 2 == 0 else (b, any_b)
                 sink.append(int(len(clicks_on(arm[q], queries, q, cfg.examination_exponent, rng)) > 0))
             il, ab = sequential_sign_test(outcomes), sequential_ab_test(any_a, any_b)
-            il_queries.append(il.queries)
-            ab_queries.append(ab.queries)
+            il_verdicts.append(il)
+            ab_verdicts.append(ab)
             rows.append([change if replication == 1 else "", replication, _verdict(il), _verdict(ab)])
-        medians[change] = (float(np.median(il_queries)), float(np.median(ab_queries)))
+        medians[change] = (median_verdict(il_verdicts), median_verdict(ab_verdicts))
     return rows, medians
+
+
+def _count(queries: float, censored: bool) -> str:
+    return f"{'> ' if censored else ''}{queries:,.0f}"
 
 
 def _verdict(v) -> str:

@@ -1,4 +1,4 @@
-"""Retrieval, features, fusion and the ranking metrics every search stage shares.
+"""Retrieval, fusion, the ranking metrics and the oracles every search stage shares.
 
 Sparse: BM25 (`mlsd.designs.search_ranking.bm25`, Lucene variant, k1 1.5, b 0.75). Dense: LSA, a truncated
 SVD of the TF-IDF matrix, searched with a FAISS inner-product index. Fusion:
@@ -18,7 +18,6 @@ from mlsd.designs.search_ranking.bm25 import BM25Index, TfidfVectors
 from mlsd.designs.search_ranking.world import Corpus, Queries
 
 RRF_K = 60
-FEATURES = ("bm25", "tfidf_cosine", "dense_cosine", "quality", "freshness", "log_length", "query_length")
 RELEVANT_GRADE = 2
 
 
@@ -47,12 +46,10 @@ class Retrievers:
 
     def query_vector(self, query: np.ndarray) -> np.ndarray:
         """The query in the LSA space: its TF-IDF row through the same SVD."""
-        from scipy import sparse
-
         terms, reps = np.unique(query, return_counts=True)
         weights = (1 + np.log(reps)) * self.tfidf.idf[terms]
-        row = sparse.csr_matrix((weights, (np.zeros_like(terms), terms)), shape=(1, self.corpus.vocab_size))
-        return _normalise(self.svd.transform(row)).astype(np.float32)[0]
+        vector = self.svd.components_[:, terms] @ weights  # what svd.transform computes, without its checks
+        return _normalise(vector[None]).astype(np.float32)[0]
 
     def bm25_top(self, query: np.ndarray, k: int) -> np.ndarray:
         return self.bm25.top_k(query, k)[0]
@@ -63,16 +60,6 @@ class Retrievers:
 
     def hybrid_top(self, query: np.ndarray, k: int) -> np.ndarray:
         return rrf([self.bm25_top(query, k), self.dense_top(query, k)])[:k]
-
-    def features(self, query: np.ndarray, docs: np.ndarray) -> np.ndarray:
-        """One row per (query, document): the ranker's inputs."""
-        c = self.corpus
-        dense = self.doc_vectors[docs] @ self.query_vector(query)
-        return np.column_stack([
-            self.bm25.score_pairs(query, docs), self.tfidf.cosine(query, docs), dense,
-            c.quality[docs], np.exp(-c.age_days[docs] / 90),
-            self.log_length[docs], np.full(len(docs), len(query)),
-        ]).astype(np.float32)
 
 
 def _normalise(x: np.ndarray) -> np.ndarray:
@@ -113,9 +100,15 @@ def evaluate(rankings: dict[int, np.ndarray], queries: Queries) -> tuple[float, 
 
 
 def oracle_ranking(queries: Queries, q: int, candidates: np.ndarray | None = None) -> np.ndarray:
-    """Best possible order: by true grade, over all documents or over given candidates."""
-    ids, grades = queries.judged[q]
-    if candidates is not None:
-        grades = queries.grades(q, candidates)
-        ids = candidates
-    return ids[np.argsort(-grades, kind="stable")]
+    """The generator's best order: by hidden utility, over every document on the query's
+    topic or over given candidates. The expected judged grade rises with the utility, so
+    this is also the order by expected grade: the best any ranker can do before the
+    judges' noise, which no ranker can predict."""
+    ids, utility = queries.truth[q] if candidates is None else (candidates, queries.utility(q, candidates))
+    return ids[np.argsort(-utility, kind="stable")]
+
+
+def judged_order(queries: Queries, q: int, candidates: np.ndarray) -> np.ndarray:
+    """Candidates sorted by their own judged grades. It reads the test labels, judge noise
+    included: a ceiling of this retrieval that no ranker can reach, not an oracle."""
+    return candidates[np.argsort(-queries.grades(q, candidates), kind="stable")]

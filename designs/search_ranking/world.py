@@ -1,11 +1,15 @@
 """The search world: documents written from topics, queries with graded relevance the
 generator knows, and a click log from a position-biased click model.
 
-Relevance depends on what no single signal sees whole: how much a document is about
-the query's topic (dense embeddings see it), whether it uses the query's words (BM25
-sees it), and its quality and freshness (only features see them). So BM25 and dense
-retrieval each miss what the other catches, their fusion beats both, and a learned
-ranker over all the features beats the fusion.
+Relevance (the hidden utility) depends on what no single signal sees whole: how much a
+document is about the query's topic (dense embeddings see it), whether it uses the
+query's words (BM25 sees it), and its quality and freshness. Quality is hidden: a
+ranker sees only noisy proxies of it (a link prior here, click history in the logs),
+and it sees a document's age, not the freshness term. Judges are noisy too: a judged
+grade is the utility plus judge noise, cut into grades, while users click by the
+noiseless grade. So BM25 and dense retrieval each miss what the other catches, their
+fusion beats both, and a learned ranker over the observable features beats the fusion
+without reaching the generator's truth.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import numpy as np
 BACKGROUND_SHARE = 0.35      # of a document's words: common words of no topic
 TOPIC_CORE_WORDS = 40
 CLICK_PROBABILITY = np.array([0.05, 0.25, 0.55, 0.9])  # by relevance grade 0-3, once examined
-GRADE_CUTS = (0.3, 0.47, 0.62)  # true utility -> grade 1, 2, 3
+GRADE_CUTS = (0.3, 0.47, 0.62)  # utility -> grade 1, 2, 3 (judges add their noise before the cut)
 QUERY_WORD_RANKS = 22            # queries use a topic's 4th to 25th most typical words
 
 
@@ -25,8 +29,9 @@ QUERY_WORD_RANKS = 22            # queries use a topic's 4th to 25th most typica
 class Corpus:
     docs: list[np.ndarray]          # token ids
     topic_mix: np.ndarray           # (docs, topics) share of each topic
-    quality: np.ndarray             # 0-1
-    age_days: np.ndarray
+    quality: np.ndarray             # 0-1, hidden: no feature reads it
+    age_days: np.ndarray            # observable (publication date)
+    link_prior: np.ndarray          # observable: quality + noise, a PageRank-like authority score
     topic_words: np.ndarray         # (topics, TOPIC_CORE_WORDS) word ids, most typical first
     vocab_size: int
 
@@ -39,12 +44,40 @@ class Corpus:
 class Queries:
     tokens: list[np.ndarray]
     topic: np.ndarray
-    judged: list[tuple[np.ndarray, np.ndarray]]  # per query: (doc ids, grades 1-3); every other doc is grade 0
+    judged: list[tuple[np.ndarray, np.ndarray]]  # per query: (doc ids, judged grades 1-3); every other doc is 0
+    truth: list[tuple[np.ndarray, np.ndarray]]   # per query: (ids of the documents on its topic, their utility)
 
     def grades(self, q: int, doc_ids: np.ndarray) -> np.ndarray:
-        ids, grades = self.judged[q]
-        lookup = dict(zip(ids.tolist(), grades.tolist()))
-        return np.array([lookup.get(int(d), 0) for d in doc_ids], dtype=np.int64)
+        """Judged grades (with judge noise): the labels training and evaluation read."""
+        return _lookup(self.judged[q], doc_ids).astype(np.int64)
+
+    def utility(self, q: int, doc_ids: np.ndarray) -> np.ndarray:
+        """The generator's hidden utility (0 off the query's topic): only oracles read it."""
+        return _lookup(self.truth[q], doc_ids)
+
+    def true_grades(self, q: int, doc_ids: np.ndarray) -> np.ndarray:
+        """Grades without judge noise: what simulated users click by."""
+        return np.searchsorted(GRADE_CUTS, self.utility(q, doc_ids), side="right")
+
+    def subset(self, chosen: np.ndarray) -> Queries:
+        return Queries([self.tokens[i] for i in chosen], self.topic[chosen], [self.judged[i] for i in chosen],
+                       [self.truth[i] for i in chosen])
+
+    def __add__(self, other: Queries) -> Queries:
+        return Queries(self.tokens + other.tokens, np.concatenate([self.topic, other.topic]),
+                       self.judged + other.judged, self.truth + other.truth)
+
+
+def _lookup(table: tuple[np.ndarray, np.ndarray], doc_ids: np.ndarray) -> np.ndarray:
+    """Values of a sorted (ids, values) table at doc_ids; 0 where an id is absent."""
+    ids, values = table
+    doc_ids = np.asarray(doc_ids, dtype=np.int64)
+    out = np.zeros(len(doc_ids), dtype=values.dtype)
+    if len(ids):
+        at = np.minimum(np.searchsorted(ids, doc_ids), len(ids) - 1)
+        found = ids[at] == doc_ids
+        out[found] = values[at[found]]
+    return out
 
 
 def make_topics(n_topics: int, vocab_size: int, rng: np.random.Generator) -> np.ndarray:
@@ -59,8 +92,9 @@ def _zipf(n: int, exponent: float) -> np.ndarray:
 
 
 def make_corpus(n_docs: int, topic_words: np.ndarray, vocab_size: int, rng: np.random.Generator,
-                topics: np.ndarray | None = None) -> Corpus:
-    """Documents mixing a main topic (60-100%) with a second one; lengths log-normal."""
+                topics: np.ndarray | None = None, link_noise: float = 0.15) -> Corpus:
+    """Documents mixing a main topic (60-100%) with a second one; lengths log-normal.
+    The link prior is quality plus Gaussian noise of sd `link_noise` (quality's own sd is 0.22)."""
     n_topics = topic_words.shape[0]
     topics = np.arange(n_topics) if topics is None else topics
     main = rng.choice(topics, n_docs)
@@ -81,7 +115,9 @@ def make_corpus(n_docs: int, topic_words: np.ndarray, vocab_size: int, rng: np.r
         words = topic_words[topic_of, rng.choice(TOPIC_CORE_WORDS, n, p=within)]
         words[background] = rng.choice(vocab_size // 10, int(background.sum()), p=common)
         docs.append(words.astype(np.int32))
-    return Corpus(docs, mix, rng.beta(2, 2, n_docs), rng.exponential(180, n_docs), topic_words, vocab_size)
+    quality = rng.beta(2, 2, n_docs)
+    link_prior = quality + rng.normal(0, link_noise, n_docs)
+    return Corpus(docs, mix, quality, rng.exponential(180, n_docs), link_prior, topic_words, vocab_size)
 
 
 def utility(corpus: Corpus, topic: int, query: np.ndarray, counts) -> np.ndarray:
@@ -107,19 +143,23 @@ def count_matrix(corpus: Corpus):
     return m
 
 
-def make_queries(n: int, corpus: Corpus, rng: np.random.Generator, topics: np.ndarray, counts) -> Queries:
+def make_queries(n: int, corpus: Corpus, rng: np.random.Generator, topics: np.ndarray, counts,
+                 judge_noise: float = 0.05) -> Queries:
     """Queries of 2-3 words of one topic (not its most common ones), with every
-    document's grade."""
+    document's utility and judged grade. A judge grades a document on the query's topic
+    by its utility plus Gaussian noise of sd `judge_noise`, cut at GRADE_CUTS; a document
+    off the topic is grade 0, as unpooled documents are in TREC-style judging."""
     chosen = rng.choice(topics, n, p=_zipf(len(topics), 0.6))
-    tokens, judged = [], []
+    tokens, judged, truth = [], [], []
     for t in chosen:
         words = corpus.topic_words[t, 3 + rng.choice(QUERY_WORD_RANKS, rng.integers(2, 4), replace=False)]
         u = utility(corpus, int(t), words, counts)
-        grades = np.searchsorted(GRADE_CUTS, u, side="right")
-        relevant = np.flatnonzero(grades > 0)
+        on_topic = np.flatnonzero(u > 0)
+        grades = np.searchsorted(GRADE_CUTS, u[on_topic] + rng.normal(0, judge_noise, len(on_topic)), side="right")
         tokens.append(words.astype(np.int32))
-        judged.append((relevant, grades[relevant]))
-    return Queries(tokens, chosen, judged)
+        judged.append((on_topic[grades > 0], grades[grades > 0]))
+        truth.append((on_topic, u[on_topic]))
+    return Queries(tokens, chosen, judged, truth)
 
 
 @dataclass
@@ -134,7 +174,8 @@ class ClickLog:
 def simulate_clicks(queries: Queries, shown: dict[int, np.ndarray], sessions: int, randomize_share: float,
                     examination_exponent: float, rng: np.random.Generator) -> ClickLog:
     """Sessions over the production ranker's top results. A user examines rank r with
-    probability 1 / r**exponent and clicks an examined result by its grade."""
+    probability 1 / r**exponent and clicks an examined result by its true grade (users
+    feel the utility; judge noise is the judges' own)."""
     qs = np.array(sorted(shown))
     pick = rng.choice(qs, sessions, p=_zipf(len(qs), 0.8))
     cols: dict[str, list] = {"query": [], "doc": [], "rank": [], "click": [], "randomized": []}
@@ -145,7 +186,7 @@ def simulate_clicks(queries: Queries, shown: dict[int, np.ndarray], sessions: in
             rng.shuffle(docs)
         ranks = np.arange(1, len(docs) + 1)
         examined = rng.random(len(docs)) < 1.0 / ranks ** examination_exponent
-        clicks = examined & (rng.random(len(docs)) < CLICK_PROBABILITY[queries.grades(int(q), docs)])
+        clicks = examined & (rng.random(len(docs)) < CLICK_PROBABILITY[queries.true_grades(int(q), docs)])
         for name, values in (("query", np.full(len(docs), q)), ("doc", docs), ("rank", ranks),
                              ("click", clicks.astype(np.int8)), ("randomized", np.full(len(docs), shuffled))):
             cols[name].append(values)
