@@ -78,6 +78,17 @@ def test_serving_latency_is_ordered_against_its_budget(fraud_run):
     assert m["throughput_rps"]["value"] > 0
 
 
+def test_open_loop_load_is_one_replicas_share_of_the_problem_stages_peak(fraud_run):
+    m = metrics(fraud_run, "serving")
+    peak = metrics(fraud_run, "problem")["peak_tps"]["value"]
+    offered, replicas = m["offered_rps"]["value"], m["replicas_needed"]["value"]
+    assert offered * replicas == pytest.approx(peak)
+    assert offered <= 0.6 * m["throughput_rps"]["value"]  # planned utilisation, so the queue stays short
+    assert m["open_loop_latency_p99_ms"]["target"] == 100
+    # Latency from scheduled arrival includes the service time: never below the request's own p50.
+    assert m["open_loop_latency_p50_ms"]["value"] >= m["compute_floor_p50_ms"]["value"]
+
+
 def test_drift_alarms_only_after_the_shift_and_retraining_recovers(fraud_run):
     m = metrics(fraud_run, "monitoring")
     shift_day = m["drift_alarm_day"]["target"]  # the launch day the generator planted

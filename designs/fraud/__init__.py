@@ -26,7 +26,8 @@ class FraudConfig:
     review_capacity_per_day: int = setting(120, 0, 100_000)
     n_trees: int = setting(200, 1, 2000)
     downsample_rate: float = setting(0.1, 0.001, 1)  # share of legitimate rows kept by negative downsampling
-    serving_requests: int = setting(4000, 200, 100_000)
+    serving_requests: int = setting(4000, 200, 100_000)  # served one at a time: per-request latency
+    load_requests: int = setting(2000, 100, 100_000)  # served open-loop at the peak rate: about 2 s at 1,000 TPS
     production_txns_per_day: float = setting(50e6, 1, 1e12)  # volume the capacity estimate is made for
     consistency_sample: int = setting(300, 1, 5000)
 
@@ -56,7 +57,7 @@ DESIGN = DesignInfo(
     config=FraudConfig,
     scales={
         "tiny": {"n_users": 2000, "n_merchants": 200, "n_trees": 120, "serving_requests": 1500,
-                 "review_capacity_per_day": 60, "consistency_sample": 100},
+                 "load_requests": 1000, "review_capacity_per_day": 60, "consistency_sample": 100},
         "default": {},
         "large": {"n_users": 20000, "n_merchants": 2000, "review_capacity_per_day": 600,
                   "serving_requests": 10000},

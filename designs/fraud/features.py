@@ -1,9 +1,11 @@
 """Velocity features from one streaming implementation, for training and serving alike.
 
-`VelocityState` sees transactions in time order. For each one it first computes the
-features from what it has seen *before* (the decision happens before the transaction
-is booked), then books it. Training replays the history through it; the serving
-scorer calls the same method per request, so the two cannot drift apart.
+`transaction_features` is the one implementation: given the states of the card, user,
+merchant and device a transaction touches, it computes the features from what they
+saw *before* it (the decision happens before the transaction is booked), then books
+it into them. `VelocityState` keeps those states in process dictionaries: training
+replays the history through it. The serving path reads the same states from the online
+store (`state_store.py`) and calls the same function, so the two cannot drift apart.
 `recompute_features` is the independent check: a brute-force batch computation over
 the raw history that the data stage compares on a sample.
 """
@@ -35,7 +37,7 @@ INDEX = {name: i for i, name in enumerate(FEATURES)}
 
 
 @dataclass
-class _Window:
+class Window:
     """The last 24 h of one entity: (ts, amount, other id) events and their sum."""
 
     events: deque = field(default_factory=deque)
@@ -61,84 +63,130 @@ class _Window:
         self.total += amount
 
 
+@dataclass
+class CardState:
+    """One card: its window (other id: the merchant), when it was last used, the merchants
+    it has paid, and running statistics of its log amount."""
+
+    user: int
+    window: Window
+    last_seen: float | None
+    merchants: set
+    amount_stats: list  # [n, mean, M2] of log amount (Welford), seeded by the owner's profile
+
+
+@dataclass
+class UserState:
+    """One customer: their window over all their cards (other id: the device) and the
+    devices they are known to use."""
+
+    window: Window
+    devices: set
+
+
+@dataclass
+class Profile:
+    """What the issuer knows of its customers before any transaction: whose card is whose,
+    favourite merchants, known devices, typical amount. A card or user the state has not
+    seen yet starts from here, as a production system starts from its history."""
+
+    card_user: np.ndarray
+    favourites: list
+    user_devices: list
+    user_log_amount: np.ndarray
+
+    def new_card(self, card: int) -> CardState:
+        user = int(self.card_user[card])
+        prior = [PRIOR_WEIGHT, float(self.user_log_amount[user]), PRIOR_WEIGHT * PRIOR_STD**2]
+        return CardState(user, Window(), None, set(self.favourites[user].tolist()), prior)
+
+    def new_user(self, user: int) -> UserState:
+        return UserState(Window(), set(self.user_devices[user].tolist()))
+
+
+def transaction_features(c: CardState, u: UserState, m: Window, d: Window | None, ts: float, card: int,
+                         merchant: int, category: int, device: int, amount: float) -> list[float]:
+    """Features of this transaction from the states before it, then book it into them
+    (changed in place). `d` is the device's window, None when the device is unknown."""
+    log_amount = math.log1p(amount)
+    hour = (ts % DAY) / HOUR
+    cw, uw = c.window, u.window
+    for w in (cw, uw, m):
+        w.evict(ts)
+    c1m, _ = cw.recent(ts, MINUTE)
+    c1h, s1h = cw.recent(ts, HOUR)
+    distinct_merchants = len({e[2] for e in cw.events})
+    gap = MAX_GAP if c.last_seen is None else min(ts - c.last_seen, MAX_GAP)
+    n, mean, m2 = c.amount_stats
+    z = (log_amount - mean) / max(math.sqrt(m2 / n), 0.25)
+    merchant_new = float(merchant not in c.merchants)
+    u1h, _ = uw.recent(ts, HOUR)
+    device_new = float(d is not None and device not in u.devices)
+    distinct_devices = len({e[2] for e in uw.events})
+    m1h, _ = m.recent(ts, HOUR)
+    m24 = len(m.events)
+    surge = m1h * 24.0 / (m24 + 1.0)
+    if d is not None:
+        d.evict(ts)
+        d1h, _ = d.recent(ts, HOUR)
+        d24, d_cards = len(d.events), len({e[2] for e in d.events})
+    else:
+        d1h = d24 = d_cards = 0
+    row = [
+        amount, log_amount, math.sin(2 * math.pi * hour / 24), math.cos(2 * math.pi * hour / 24),
+        c1m, c1h, len(cw.events), math.log1p(s1h), math.log1p(max(cw.total, 0.0)),
+        distinct_merchants, math.log1p(gap), z, merchant_new,
+        u1h, len(uw.events), math.log1p(max(uw.total, 0.0)), device_new, distinct_devices,
+        m1h, m24, surge,
+        d1h, d24, d_cards,
+    ]
+    row.extend(1.0 if category == k else 0.0 for k in range(len(CATEGORIES)))
+    # Book the transaction.
+    cw.add(ts, amount, merchant)
+    uw.add(ts, amount, device)
+    m.add(ts, amount, card)
+    if d is not None:
+        d.add(ts, amount, card)
+        u.devices.add(device)
+    c.last_seen = ts
+    c.merchants.add(merchant)
+    n += 1
+    delta = log_amount - mean
+    mean += delta / n
+    m2 += delta * (log_amount - mean)
+    c.amount_stats = [n, mean, m2]
+    return row
+
+
 class VelocityState:
-    """Online feature state. Bootstrapped from a customer profile (favourite merchants,
-    known devices, typical amount), as a production system starts from its history."""
+    """The feature state in process dictionaries: what training replays the history through."""
 
     def __init__(self, card_user, user_favourites, user_devices, user_log_amount) -> None:
-        self.card_user = card_user
-        self.favourites = user_favourites
-        self.user_log_amount = user_log_amount
-        self.cards: defaultdict[int, _Window] = defaultdict(_Window)
-        self.users: defaultdict[int, _Window] = defaultdict(_Window)
-        self.merchants: defaultdict[int, _Window] = defaultdict(_Window)
-        self.devices: defaultdict[int, _Window] = defaultdict(_Window)
-        self.last_seen: dict[int, float] = {}
-        self.card_merchants: dict[int, set] = {}
-        self.user_known_devices = {u: set(d.tolist()) for u, d in enumerate(user_devices)}
-        self.amount_stats: dict[int, list[float]] = {}  # card -> [n, mean, M2] of log amount (Welford)
+        self.profile = Profile(card_user, user_favourites, user_devices, user_log_amount)
+        self.cards: dict[int, CardState] = {}
+        self.users: dict[int, UserState] = {}
+        self.merchants: defaultdict[int, Window] = defaultdict(Window)
+        self.devices: defaultdict[int, Window] = defaultdict(Window)
+
+    def card(self, card: int) -> CardState:
+        """The card's state, started from the profile on its first transaction (kept)."""
+        found = self.cards.get(card)
+        if found is None:
+            found = self.cards[card] = self.profile.new_card(card)
+        return found
+
+    def user(self, user: int) -> UserState:
+        found = self.users.get(user)
+        if found is None:
+            found = self.users[user] = self.profile.new_user(user)
+        return found
 
     def features(self, ts: float, card: int, merchant: int, category: int, device: int, amount: float) -> list[float]:
         """Features of this transaction from the state before it, then book it."""
-        user = int(self.card_user[card])
-        log_amount = math.log1p(amount)
-        hour = (ts % DAY) / HOUR
-        c, u, m = self.cards[card], self.users[user], self.merchants[merchant]
-        for w in (c, u, m):
-            w.evict(ts)
-        c1m, _ = c.recent(ts, MINUTE)
-        c1h, s1h = c.recent(ts, HOUR)
-        distinct_merchants = len({e[2] for e in c.events})
-        last = self.last_seen.get(card)
-        gap = MAX_GAP if last is None else min(ts - last, MAX_GAP)
-        n, mean, m2 = self.amount_stats.get(card) or self._prior(user)
-        z = (log_amount - mean) / max(math.sqrt(m2 / n), 0.25)
-        known = self.card_merchants.get(card)
-        if known is None:
-            known = self.card_merchants[card] = set(self.favourites[user].tolist())
-        merchant_new = float(merchant not in known)
-        u1h, _ = u.recent(ts, HOUR)
-        user_devices = self.user_known_devices.setdefault(user, set())
-        has_device = device >= 0
-        device_new = float(has_device and device not in user_devices)
-        distinct_devices = len({e[2] for e in u.events})
-        m1h, _ = m.recent(ts, HOUR)
-        m24 = len(m.events)
-        surge = m1h * 24.0 / (m24 + 1.0)
-        if has_device:
-            d = self.devices[device]
-            d.evict(ts)
-            d1h, _ = d.recent(ts, HOUR)
-            d24, d_cards = len(d.events), len({e[2] for e in d.events})
-        else:
-            d1h = d24 = d_cards = 0
-        row = [
-            amount, log_amount, math.sin(2 * math.pi * hour / 24), math.cos(2 * math.pi * hour / 24),
-            c1m, c1h, len(c.events), math.log1p(s1h), math.log1p(max(c.total, 0.0)),
-            distinct_merchants, math.log1p(gap), z, merchant_new,
-            u1h, len(u.events), math.log1p(max(u.total, 0.0)), device_new, distinct_devices,
-            m1h, m24, surge,
-            d1h, d24, d_cards,
-        ]
-        row.extend(1.0 if category == k else 0.0 for k in range(len(CATEGORIES)))
-        # Book the transaction.
-        c.add(ts, amount, merchant)
-        u.add(ts, amount, device)
-        m.add(ts, amount, card)
-        if has_device:
-            self.devices[device].add(ts, amount, card)
-            user_devices.add(device)
-        self.last_seen[card] = ts
-        known.add(merchant)
-        n += 1
-        delta = log_amount - mean
-        mean += delta / n
-        m2 += delta * (log_amount - mean)
-        self.amount_stats[card] = [n, mean, m2]
-        return row
-
-    def _prior(self, user: int) -> list[float]:
-        return [PRIOR_WEIGHT, float(self.user_log_amount[user]), PRIOR_WEIGHT * PRIOR_STD**2]
+        c = self.card(card)
+        return transaction_features(c, self.user(c.user), self.merchants[merchant],
+                                    self.devices[device] if device >= 0 else None,
+                                    ts, card, merchant, category, device, amount)
 
 
 def stream_features(state: VelocityState, txns: dict[str, np.ndarray], track=None) -> np.ndarray:
